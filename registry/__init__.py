@@ -1,0 +1,155 @@
+"""医养结合登记系统 — the Maoming medical–elderly-care registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from registry import config as settings
+from registry.database import configure_sqlite
+from registry.extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("zh_Hans_CN", "en")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; wiring only, no database work."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings.load(Path(app.instance_path)))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def select_locale() -> str:
+    """Chinese unless the user chose English with the language switch."""
+    chosen = session.get("lang")
+    return chosen if chosen in LOCALES else "zh_Hans_CN"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("请先登录")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+    from registry.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id))
+        return user if user is not None and user.active else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from registry.admin import bp as admin_bp
+    from registry.agreements import bp as agreements_bp
+    from registry.auth import bp as auth_bp
+    from registry.institutions import bp as institutions_bp
+    from registry.main import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, institutions_bp, agreements_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    messages = {
+        400: lambda: _("请求无效，请返回重试"),
+        403: lambda: _("您没有权限执行此操作"),
+        404: lambda: _("未找到该页面或记录"),
+        413: lambda: _("上传的文件超过 10 MB"),
+        500: lambda: _("系统出错，请稍后再试"),
+    }
+
+    def handle(error):
+        code = getattr(error, "code", 500) or 500
+        if code == 500:
+            db.session.rollback()
+        message = messages.get(code, messages[500])()
+        return render_template("errors.html", code=code, message=message), code
+
+    for code in messages:
+        app.register_error_handler(code, handle)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from registry import vocab
+
+    @app.context_processor
+    def inject() -> dict:
+        return {"vocab": vocab, "current_locale": select_locale()}
+
+    @app.template_filter("region_name")
+    def region_name(code: str | None) -> str:
+        return region_names().get(code, code or "")
+
+    @app.template_filter("readable")
+    def readable(region_code: str) -> bool:
+        from flask_login import current_user
+
+        from registry.permissions import in_region
+
+        return current_user.is_authenticated and in_region(current_user, region_code)
+
+    @app.template_filter("day")
+    def day_filter(value) -> str:
+        return format_date(value, "yyyy-MM-dd") if value else ""
+
+    @app.template_global()
+    def url_with(**changes) -> str:
+        """The current page's URL with query arguments changed (None removes one)."""
+        from urllib.parse import urlencode
+
+        args = request.args.to_dict()
+        for key, value in changes.items():
+            if value is None or value == "":
+                args.pop(key, None)
+            else:
+                args[key] = value
+        query = urlencode(args)
+        return f"{request.path}?{query}" if query else request.path
+
+
+def region_names() -> dict[str, str]:
+    """Region code → name in the interface language, read once per request."""
+    if "region_names" not in g:
+        from sqlalchemy import select
+
+        from registry.models import Region
+
+        english = select_locale() == "en"
+        g.region_names = {
+            r.code: (r.name_en or r.name) if english else r.name
+            for r in db.session.scalars(select(Region))
+        }
+    return g.region_names
+
+
+def register_commands(app: Flask) -> None:
+    from registry.cli import registry_group
+
+    app.cli.add_command(registry_group)

@@ -1,0 +1,23 @@
+"""Forms for managing users."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, Optional
+
+from registry.vocab import ROLES, choices
+
+
+class UserForm(FlaskForm):
+    """A new account: role, region and an initial password."""
+
+    username = StringField(_l("用户名"), validators=[InputRequired(message=_l("请填写用户名")),
+                                                  Length(max=64)])
+    full_name = StringField(_l("姓名或单位"), validators=[Optional(), Length(max=64)])
+    role = SelectField(_l("角色"), choices=choices(ROLES, blank=_l("请选择")),
+                       validators=[InputRequired(message=_l("请选择角色"))])
+    region_code = SelectField(_l("所属区县"), validators=[Optional()],
+                              description=_l("区县领导必须选择；工作人员不选表示市级（可编辑全市）"))
+    password = PasswordField(_l("初始密码"), validators=[InputRequired(message=_l("请填写初始密码"))],
+                             description=_l("至少 12 位，不能包含用户名"))
+    confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])

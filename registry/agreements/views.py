@@ -1,0 +1,169 @@
+"""Pages for agreements: list, record page, record, edit, terminate."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from registry import permissions
+from registry.agreements import bp
+from registry.agreements.forms import AgreementForm, TerminateForm
+from registry.extensions import db
+from registry.forms import apply_errors, stale_message
+from registry.listing import filters_from_request, paginate
+from registry.models import Institution, Region
+from registry.services import RecordInvalid, StaleEdit, audit, geo
+from registry.services import agreements as service
+from registry.vocab import ELDERCARE, MEDICAL
+
+ALIASES = {"eldercare": "eldercare_code", "medical": "medical_code"}
+
+
+def _party(form: AgreementForm, field: str, kind: str) -> Institution | None:
+    """The institution a party field names, among those the user may read."""
+    raw = (getattr(form, field).data or "").strip()
+    code = raw.split(" ", 1)[0]  # the picker fills "CODE 名称"
+    party = db.session.scalar(
+        permissions.institutions_for(current_user).where(Institution.code == code)
+    )
+    if party is None:
+        getattr(form, field).errors = [
+            *getattr(form, field).errors,
+            _("未找到机构编码为 %(code)s 的机构，请从搜索结果中选择", code=code),
+        ]
+    elif party.kind != kind:
+        getattr(form, field).errors = [*getattr(form, field).errors, _("所选机构类别不符")]
+        return None
+    return party
+
+
+def _save(form: AgreementForm, agreement=None):
+    """Validate the parties and save; returns the agreement or None (errors on the form)."""
+    home = _party(form, "eldercare_code", ELDERCARE)
+    medical = _party(form, "medical_code", MEDICAL)
+    if home is None or medical is None:
+        return None
+    if not permissions.in_region(current_user, home.region_code):
+        # Agreements belong to the home's region for editing.
+        form.eldercare_code.errors = [*form.eldercare_code.errors,
+                                      _("只能登记本区县养老机构的签约协议")]
+        return None
+    values = form.values() | {"eldercare": home, "medical": medical}
+    try:
+        if agreement is None:
+            agreement = service.create(values, form.services.data)
+        else:
+            service.update(agreement, values, form.services.data, form.version_number())
+    except StaleEdit:
+        db.session.rollback()
+        form.form_errors.append(stale_message())
+        return None
+    except RecordInvalid as error:
+        db.session.rollback()
+        apply_errors(form, error.errors, ALIASES)
+        return None
+    db.session.commit()
+    return agreement
+
+
+@bp.route("")
+@login_required
+def index():
+    """Agreements the user may read, searchable and filterable."""
+    filters = filters_from_request(service.ListFilters)
+    today = date.today()
+    page = paginate(service.filtered(permissions.agreements_for(current_user), filters, today))
+    regions = list(db.session.scalars(select(Region).order_by(Region.position)))
+    return render_template(
+        "agreements/list.html", page=page, filters=filters, regions=regions, today=today,
+        status_on=service.status_on, can_create=permissions.can_create(current_user, "agreement"),
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Record a signed agreement; `?eldercare=ID` starts from a home's page."""
+    if not permissions.can_create(current_user, "agreement"):
+        abort(403)
+    form = AgreementForm()
+    home = None
+    if request.args.get("eldercare"):
+        home = permissions.get_institution_or_404(current_user, int(request.args["eldercare"]))
+        if request.method == "GET":
+            form.eldercare_code.data = f"{home.code} {home.name}"
+    if form.validate_on_submit():
+        agreement = _save(form)
+        if agreement is not None:
+            flash(_("已登记签约协议 %(code)s", code=agreement.code), "success")
+            return redirect(url_for(".detail", agreement_id=agreement.id))
+    return render_template("agreements/form.html", form=form, agreement=None, home=home)
+
+
+@bp.route("/<int:agreement_id>")
+@login_required
+def detail(agreement_id: int):
+    """The agreement: both parties, status today, distance, change history."""
+    agreement = permissions.get_agreement_or_404(current_user, agreement_id)
+    today = date.today()
+    return render_template(
+        "agreements/detail.html",
+        agreement=agreement,
+        status=service.status_on(agreement, today),
+        distance=geo.distance_km(agreement.eldercare, agreement.medical),
+        nearby_km=current_app.config["NEARBY_KM"],
+        history=audit.history("agreements", agreement.id),
+        can_edit=permissions.can_edit_agreement(current_user, agreement),
+        can_read_home=permissions.in_region(current_user, agreement.eldercare.region_code),
+        can_read_medical=permissions.in_region(current_user, agreement.medical.region_code),
+        today=today,
+    )
+
+
+@bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(agreement_id: int):
+    """Edit an agreement; a save over someone else's newer save is refused."""
+    agreement = permissions.require_edit_agreement(current_user, agreement_id)
+    form = AgreementForm(obj=agreement)
+    if request.method == "GET":
+        form.eldercare_code.data = f"{agreement.eldercare.code} {agreement.eldercare.name}"
+        form.medical_code.data = f"{agreement.medical.code} {agreement.medical.name}"
+        form.services.data = agreement.services
+        form.version.data = str(agreement.version)
+    if form.validate_on_submit() and _save(form, agreement) is not None:
+        flash(_("已保存修改"), "success")
+        return redirect(url_for(".detail", agreement_id=agreement.id))
+    return render_template("agreements/form.html", form=form, agreement=agreement,
+                           home=agreement.eldercare)
+
+
+@bp.route("/<int:agreement_id>/terminate", methods=["GET", "POST"])
+@login_required
+def terminate(agreement_id: int):
+    """已终止: end an agreement early (asks for confirmation and a date)."""
+    agreement = permissions.require_edit_agreement(current_user, agreement_id)
+    form = TerminateForm()
+    if request.method == "GET":
+        form.terminated_on.data = date.today()
+        form.version.data = str(agreement.version)
+    if form.validate_on_submit():
+        try:
+            if form.version_number() != agreement.version:
+                raise StaleEdit()
+            service.terminate(agreement, form.terminated_on.data)
+        except StaleEdit:
+            db.session.rollback()
+            form.form_errors.append(stale_message())
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(_("协议 %(code)s 已终止", code=agreement.code), "success")
+            return redirect(url_for(".detail", agreement_id=agreement.id))
+    return render_template("agreements/terminate.html", form=form, agreement=agreement)

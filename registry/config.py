@@ -1,0 +1,50 @@
+"""Settings: the one place that reads the environment."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - replaced in production by SECRET_KEY
+
+
+def _instance_path() -> Path:
+    return Path(__file__).resolve().parent.parent / "instance"
+
+
+def database_url(instance_path: Path | None = None) -> str:
+    """`DATABASE_URL`, or the SQLite file under `instance/`."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    folder = instance_path or _instance_path()
+    return f"sqlite:///{folder / 'registry.sqlite3'}"
+
+
+def load(instance_path: Path) -> dict:
+    """Build the Flask configuration from the environment."""
+    secret = os.environ.get("SECRET_KEY")
+    if not secret:
+        warnings.warn(
+            "SECRET_KEY is not set: using a development key; set SECRET_KEY in production.",
+            stacklevel=2,
+        )
+        secret = DEV_SECRET_KEY
+    return {
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PORT": int(os.environ.get("PORT", "5000")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "NEARBY_KM": float(os.environ.get("NEARBY_KM", "10")),
+        "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,244 @@
+"""Pages for institutions: lists, the record page, register, edit, close, delete."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from registry import permissions
+from registry.extensions import db
+from registry.forms import apply_errors, stale_message
+from registry.institutions import bp
+from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
+from registry.listing import filters_from_request, paginate
+from registry.models import Agreement, Institution, Region
+from registry.services import RecordInvalid, StaleEdit, audit, geo
+from registry.services import agreements as agreement_service
+from registry.services import institutions as service
+from registry.vocab import ELDERCARE, MEDICAL
+
+FORMS = {ELDERCARE: EldercareForm, MEDICAL: MedicalForm}
+
+
+def _regions() -> list[Region]:
+    return list(db.session.scalars(select(Region).order_by(Region.position)))
+
+
+def _region_choices() -> list[tuple[str, str]]:
+    allowed = permissions.editable_regions(current_user)
+    return [(r.code, r.name) for r in _regions() if allowed is None or r.code in allowed]
+
+
+def _form(kind: str, **kwargs):
+    form = FORMS[kind](**kwargs)
+    form.region_code.choices = [("", _("请选择")), *_region_choices()]
+    return form
+
+
+def _resolve_host(form) -> tuple[Institution | None, bool]:
+    """The host named by the form's code, scoped to what the user may read."""
+    code = (form.host_code.data or "").strip()
+    if not code:
+        return None, True
+    host = db.session.scalar(
+        permissions.institutions_for(current_user).where(Institution.code == code)
+    )
+    if host is None:
+        form.host_code.errors = [*form.host_code.errors, _("未找到机构编码为 %(code)s 的设立单位", code=code)]
+        return None, False
+    return host, True
+
+
+@bp.route("/homes")
+@login_required
+def homes():
+    """养老机构 list."""
+    return _list(ELDERCARE)
+
+
+@bp.route("/medical")
+@login_required
+def medical():
+    """医疗卫生机构 list."""
+    return _list(MEDICAL)
+
+
+def _list(kind: str):
+    filters = filters_from_request(service.ListFilters)
+    query = permissions.institutions_for(current_user).where(Institution.kind == kind)
+    page = paginate(service.filtered(query, filters, date.today()))
+    return render_template(
+        "institutions/list.html",
+        kind=kind,
+        page=page,
+        filters=filters,
+        regions=_regions(),
+        today=date.today(),
+        can_create=permissions.can_create(current_user, kind),
+    )
+
+
+@bp.route("/institutions/search.json")
+@login_required
+def search():
+    """Names and codes for the party and host pickers (scoped, at most 20)."""
+    term = (request.args.get("q") or "").strip()
+    query = permissions.institutions_for(current_user)
+    if request.args.get("kind") in (ELDERCARE, MEDICAL):
+        query = query.where(Institution.kind == request.args["kind"])
+    if term:
+        like = f"%{term}%"
+        query = query.where(or_(Institution.name.ilike(like), Institution.code.ilike(like)))
+    rows = db.session.scalars(query.order_by(Institution.name).limit(20))
+    return jsonify([
+        {"code": i.code, "name": i.name, "region": i.region_code, "kind": i.kind,
+         "closed": i.closed_on is not None}
+        for i in rows
+    ])
+
+
+@bp.route("/institutions/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Register a home or a medical institution; `?host=ID` files an in-house unit."""
+    kind = request.args.get("kind", ELDERCARE)
+    if kind not in FORMS:
+        abort(404)
+    if not permissions.can_create(current_user, kind):
+        abort(403)
+    host = None
+    if request.args.get("host"):
+        host = permissions.get_institution_or_404(current_user, int(request.args["host"]))
+    form = _form(kind)
+    if request.method == "GET" and host is not None:
+        form.host_code.data = host.code
+        form.region_code.data = host.region_code
+        form.address.data = host.address
+        form.lat.data, form.lon.data = host.lat, host.lon
+    if form.validate_on_submit():
+        resolved, ok = _resolve_host(form)
+        if ok:
+            try:
+                institution = service.create(kind, form.values() | {"host": resolved})
+            except RecordInvalid as error:
+                apply_errors(form, error.errors, {"host": "host_code"})
+            else:
+                db.session.commit()
+                flash(_("已登记：%(name)s", name=institution.name), "success")
+                return redirect(url_for(".detail", institution_id=institution.id))
+    return render_template("institutions/form.html", form=form, kind=kind, institution=None,
+                           host=host)
+
+
+@bp.route("/institutions/<int:institution_id>")
+@login_required
+def detail(institution_id: int):
+    """The record page: fields, host, in-house units, agreements, change history."""
+    institution = permissions.get_institution_or_404(current_user, institution_id)
+    today = date.today()
+    party = Agreement.eldercare_id if institution.is_eldercare else Agreement.medical_id
+    agreements = list(db.session.scalars(
+        permissions.agreements_for(current_user).where(party == institution.id)
+        .order_by(Agreement.valid_to.desc())
+    ))
+    return render_template(
+        "institutions/detail.html",
+        institution=institution,
+        units=[u for u in institution.units if permissions.in_region(current_user, u.region_code)],
+        agreements=[(a, agreement_service.status_on(a, today)) for a in agreements],
+        history=audit.history("institutions", institution.id),
+        can_edit=permissions.can_edit_institution(current_user, institution),
+        can_add_unit=permissions.can_create(current_user,
+                                            MEDICAL if institution.is_eldercare else ELDERCARE),
+        can_add_agreement=institution.is_eldercare and permissions.can_create(current_user, "agreement"),
+        can_delete=current_user.is_admin,
+        today=today,
+        distance_km=geo.distance_km,
+    )
+
+
+@bp.route("/institutions/<int:institution_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(institution_id: int):
+    """Edit a record; a save over someone else's newer save is refused."""
+    institution = permissions.require_edit_institution(current_user, institution_id)
+    form = _form(institution.kind, obj=institution)
+    if request.method == "GET":
+        form.host_code.data = institution.host.code if institution.host else ""
+        form.version.data = str(institution.version)
+    if form.validate_on_submit():
+        resolved, ok = _resolve_host(form)
+        if ok:
+            try:
+                changed = service.update(institution, form.values() | {"host": resolved},
+                                         form.version_number())
+            except StaleEdit:
+                db.session.rollback()
+                form.form_errors.append(stale_message())
+            except RecordInvalid as error:
+                db.session.rollback()
+                apply_errors(form, error.errors, {"host": "host_code"})
+            else:
+                db.session.commit()
+                flash(_("已保存修改") if changed else _("没有修改任何内容"), "success")
+                return redirect(url_for(".detail", institution_id=institution.id))
+    return render_template("institutions/form.html", form=form, kind=institution.kind,
+                           institution=institution, host=institution.host)
+
+
+@bp.route("/institutions/<int:institution_id>/close", methods=["GET", "POST"])
+@login_required
+def close(institution_id: int):
+    """停业 with a date; offers to close the in-house units too. Never deletes."""
+    institution = permissions.require_edit_institution(current_user, institution_id)
+    form = CloseForm()
+    operating_units = [u for u in institution.units if u.closed_on is None]
+    if request.method == "GET":
+        form.closed_on.data = date.today()
+        form.version.data = str(institution.version)
+        form.close_units.data = bool(operating_units)
+    if form.validate_on_submit():
+        try:
+            if form.version_number() != institution.version:
+                raise StaleEdit()
+            closed = service.close(institution, form.closed_on.data, form.close_units.data)
+        except StaleEdit:
+            db.session.rollback()
+            form.form_errors.append(stale_message())
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(_("已办理停业：%(names)s", names="、".join(i.name for i in closed)), "success")
+            return redirect(url_for(".detail", institution_id=institution.id))
+    return render_template("institutions/close.html", form=form, institution=institution,
+                           units=operating_units)
+
+
+@bp.route("/institutions/<int:institution_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(institution_id: int):
+    """Delete a record entered in error (administrators; only with nothing referring to it)."""
+    institution = permissions.get_institution_or_404(current_user, institution_id)
+    if not current_user.is_admin:
+        abort(403)
+    form = ConfirmDeleteForm()
+    references = service.references(institution)
+    if form.validate_on_submit():
+        kind, name = institution.kind, institution.name
+        try:
+            service.delete(institution)
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(_("已删除：%(name)s", name=name), "success")
+            return redirect(url_for(".homes" if kind == ELDERCARE else ".medical"))
+    return render_template("institutions/delete.html", form=form, institution=institution,
+                           references=references)

@@ -1,0 +1,37 @@
+"""The start page and the language switch."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+
+from registry.main import bp
+from registry.navigation import local_path
+from registry.services import overview
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Start page: the register at a glance, for the user's scope."""
+    today = date.today()
+    return render_template("main/index.html", today=today,
+                           counts=overview.counts_by_region(current_user, today))
+
+
+@bp.route("/lang/<code>")
+def switch_language(code: str):
+    """Switch the interface between Chinese and English."""
+    if code not in ("zh_Hans_CN", "en"):
+        abort(404)
+    session["lang"] = code
+    return redirect(local_path(request.args.get("next")) or url_for("main.index"))
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness probe for a load balancer."""
+    return {"status": "ok"}
+

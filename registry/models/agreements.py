@@ -1,0 +1,68 @@
+"""医养签约协议: care agreements between a home and a medical institution."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.extensions import db
+from registry.models.institutions import Institution
+
+
+class Agreement(db.Model):
+    """One signed agreement; the same pair may hold several."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        CheckConstraint("valid_from <= valid_to", name="valid_range"),
+        CheckConstraint("eldercare_id <> medical_id", name="two_parties"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    eldercare_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    medical_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)  # the last day it applies
+    terminated_on: Mapped[date | None] = mapped_column(Date)  # first day it no longer applies
+    visit_frequency: Mapped[str] = mapped_column(String(200), default="")
+    fees: Mapped[str] = mapped_column(Text, default="")
+    referral_terms: Mapped[str] = mapped_column(Text, default="")
+    eldercare_duties: Mapped[str] = mapped_column(Text, default="")
+    medical_duties: Mapped[str] = mapped_column(Text, default="")
+    scan_name: Mapped[str | None] = mapped_column(String(200))  # file under instance/scans
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+    eldercare: Mapped[Institution] = relationship(foreign_keys=[eldercare_id])
+    medical: Mapped[Institution] = relationship(foreign_keys=[medical_id])
+    service_rows: Mapped[list[AgreementService]] = relationship(
+        cascade="all, delete-orphan", order_by="AgreementService.service"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def services(self) -> list[str]:
+        return [row.service for row in self.service_rows]
+
+    def __repr__(self) -> str:
+        return f"<Agreement {self.code}>"
+
+
+class AgreementService(db.Model):
+    """One service (服务内容) an agreement covers, from the fixed list."""
+
+    __tablename__ = "agreement_services"
+
+    agreement_id: Mapped[int] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -1,0 +1,128 @@
+"""Who may read and edit what (DESIGN §5), enforced in this one place.
+
+A record outside a user's scope answers 404, never 403, so its existence is
+not revealed; a record in scope that the role may not edit answers 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user, login_required
+from sqlalchemy import Select, exists, or_, select
+
+from registry.extensions import db
+from registry.models import Agreement, Institution, User
+from registry.vocab import ADMIN, CIVIL_AFFAIRS, ELDERCARE, HEALTH, MEDICAL
+
+# Edit rights follow the kind of record (63号 clause 十一).
+EDITORS = {
+    ELDERCARE: frozenset({ADMIN, CIVIL_AFFAIRS}),
+    MEDICAL: frozenset({ADMIN, HEALTH}),
+    "agreement": frozenset({ADMIN, HEALTH}),
+}
+
+
+def role_required(*roles: str) -> Callable:
+    """Allow only logged-in users of `roles` (403 for other roles)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def in_region(user: User, region_code: str) -> bool:
+    """Whether a user reads records of `region_code` (city-level users read all)."""
+    return user.region_code is None or user.region_code == region_code
+
+
+def institutions_for(user: User) -> Select:
+    """Institutions the user may read."""
+    query = select(Institution)
+    if user.region_code is not None:
+        query = query.where(Institution.region_code == user.region_code)
+    return query
+
+
+def agreements_for(user: User) -> Select:
+    """Agreements the user may read: the home's region or the medical party's."""
+    query = select(Agreement)
+    if user.region_code is not None:
+        query = query.where(
+            or_(
+                exists().where(
+                    Institution.id == Agreement.eldercare_id,
+                    Institution.region_code == user.region_code,
+                ),
+                exists().where(
+                    Institution.id == Agreement.medical_id,
+                    Institution.region_code == user.region_code,
+                ),
+            )
+        )
+    return query
+
+
+def get_institution_or_404(user: User, institution_id: int) -> Institution:
+    """The institution when the user may read it; 404 otherwise."""
+    institution = db.session.get(Institution, institution_id)
+    if institution is None or not in_region(user, institution.region_code):
+        abort(404)
+    return institution
+
+
+def get_agreement_or_404(user: User, agreement_id: int) -> Agreement:
+    """The agreement when the user may read it; 404 otherwise."""
+    agreement = db.session.get(Agreement, agreement_id)
+    if agreement is None or not (
+        in_region(user, agreement.eldercare.region_code)
+        or in_region(user, agreement.medical.region_code)
+    ):
+        abort(404)
+    return agreement
+
+
+def can_create(user: User, kind: str) -> bool:
+    """Whether the user's role registers records of `kind` (or agreements)."""
+    return user.role in EDITORS[kind]
+
+
+def can_edit_institution(user: User, institution: Institution) -> bool:
+    """Whether the user may edit this institution."""
+    return user.role in EDITORS[institution.kind] and in_region(user, institution.region_code)
+
+
+def can_edit_agreement(user: User, agreement: Agreement) -> bool:
+    """Agreements belong to the home's region for editing."""
+    return user.role in EDITORS["agreement"] and in_region(user, agreement.eldercare.region_code)
+
+
+def require_edit_institution(user: User, institution_id: int) -> Institution:
+    """The institution when the user may edit it: 404 out of scope, 403 read-only."""
+    institution = get_institution_or_404(user, institution_id)
+    if not can_edit_institution(user, institution):
+        abort(403)
+    return institution
+
+
+def require_edit_agreement(user: User, agreement_id: int) -> Agreement:
+    """The agreement when the user may edit it: 404 out of scope, 403 read-only."""
+    agreement = get_agreement_or_404(user, agreement_id)
+    if not can_edit_agreement(user, agreement):
+        abort(403)
+    return agreement
+
+
+def editable_regions(user: User) -> list[str] | None:
+    """Region codes the user may register records in; None means every region."""
+    return None if user.region_code is None else [user.region_code]

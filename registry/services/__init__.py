@@ -1,0 +1,16 @@
+"""Business rules shared by pages, the CLI and the API.
+
+Services add and flush; the caller (a view or a CLI command) owns the commit.
+"""
+
+
+class RecordInvalid(Exception):
+    """Input that breaks a rule; `errors` maps a field name to a Chinese message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class StaleEdit(Exception):
+    """The record changed since the form was opened (the version no longer matches)."""

@@ -1,0 +1,232 @@
+"""医养签约协议: the rules for recording agreements and their status on a day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, exists, func, not_, or_, select
+from sqlalchemy.orm import aliased
+
+from registry.extensions import db
+from registry.models import Agreement, AgreementService, Institution
+from registry.services import RecordInvalid, StaleEdit, audit
+from registry.vocab import (
+    ACTIVE,
+    ELDERCARE,
+    EXPIRED,
+    MEDICAL,
+    PARTY_CLOSED,
+    PENDING,
+    SERVICES,
+    TERMINATED,
+)
+
+FIELDS = (
+    "eldercare", "medical", "signed_on", "valid_from", "valid_to", "terminated_on",
+    "visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties",
+)
+
+
+def status_on(agreement: Agreement, day: date) -> str:
+    """未生效 / 有效 / 一方停业 / 已到期 / 已终止 on `day` (DESIGN §3)."""
+    if agreement.terminated_on is not None and agreement.terminated_on <= day:
+        return TERMINATED
+    if day < agreement.valid_from:
+        return PENDING
+    if day > agreement.valid_to:
+        return EXPIRED
+    if not (agreement.eldercare.operating_on(day) and agreement.medical.operating_on(day)):
+        return PARTY_CLOSED
+    return ACTIVE
+
+
+def status_clause(status: str, day: date):
+    """SQL condition for agreements in `status` on `day` (same order of rules as `status_on`)."""
+    home, medical = aliased(Institution), aliased(Institution)
+    terminated = and_(Agreement.terminated_on.is_not(None), Agreement.terminated_on <= day)
+    both_operating = and_(
+        exists().where(home.id == Agreement.eldercare_id, home.operating_on(day)),
+        exists().where(medical.id == Agreement.medical_id, medical.operating_on(day)),
+    )
+    in_term = and_(Agreement.valid_from <= day, Agreement.valid_to >= day)
+    clauses = {
+        TERMINATED: terminated,
+        PENDING: and_(not_(terminated), Agreement.valid_from > day),
+        EXPIRED: and_(not_(terminated), Agreement.valid_to < day),
+        PARTY_CLOSED: and_(not_(terminated), in_term, not_(both_operating)),
+        ACTIVE: and_(not_(terminated), in_term, both_operating),
+    }
+    return clauses[status]
+
+
+def check(values: dict[str, Any], services: list[str]) -> dict[str, str]:
+    """Every rule on an agreement's values; {} when all hold."""
+    errors: dict[str, str] = {}
+    home: Institution | None = values.get("eldercare")
+    medical: Institution | None = values.get("medical")
+    if home is None:
+        errors["eldercare"] = _("请选择养老机构")
+    elif home.kind != ELDERCARE:
+        errors["eldercare"] = _("%(name)s 不是养老机构", name=home.name)
+    if medical is None:
+        errors["medical"] = _("请选择医疗卫生机构")
+    elif medical.kind != MEDICAL:
+        errors["medical"] = _("%(name)s 不是医疗卫生机构", name=medical.name)
+    if (
+        home is not None and medical is not None and not errors
+        and (medical.host_id == home.id or home.host_id == medical.id)
+    ):
+        errors["medical"] = _("设立单位与其内设机构属同一法人，不能相互签约")
+    valid_from, valid_to = values.get("valid_from"), values.get("valid_to")
+    if valid_from is None:
+        errors["valid_from"] = _("请填写生效日期")
+    if valid_to is None:
+        errors["valid_to"] = _("请填写到期日期")
+    if valid_from and valid_to and valid_to < valid_from:
+        errors["valid_to"] = _("到期日期不能早于生效日期")
+    signed_on = values.get("signed_on")
+    if signed_on and valid_to and signed_on > valid_to:
+        errors["signed_on"] = _("签订日期不能晚于到期日期")
+    terminated_on = values.get("terminated_on")
+    if terminated_on and signed_on and terminated_on < signed_on:
+        errors["terminated_on"] = _("终止日期不能早于签订日期")
+    if not services:
+        errors["services"] = _("请至少选择一项服务内容")
+    unknown = [s for s in services if s not in SERVICES]
+    if unknown:
+        errors["services"] = _("服务内容不在规定范围内：%(value)s", value="、".join(unknown))
+    return errors
+
+
+def next_code(day: date) -> str:
+    """A free agreement number: XY + year + sequence."""
+    prefix = f"XY{day.year}"
+    count = db.session.scalar(
+        select(func.count()).select_from(Agreement).where(Agreement.code.like(f"{prefix}%"))
+    )
+    number = (count or 0) + 1
+    while db.session.scalar(select(Agreement.id).where(Agreement.code == f"{prefix}{number:05d}")):
+        number += 1
+    return f"{prefix}{number:05d}"
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {}
+    for field in FIELDS:
+        if field in values:
+            value = values[field]
+            if isinstance(value, str):
+                value = value.strip()
+            cleaned[field] = value
+    return cleaned
+
+
+def _set_services(agreement: Agreement, services: list[str]) -> None:
+    wanted = [s for s in SERVICES if s in set(services)]  # the fixed list's order
+    keep = {row.service: row for row in agreement.service_rows}
+    agreement.service_rows = [keep.get(s) or AgreementService(service=s) for s in wanted]
+
+
+def create(values: dict[str, Any], services: list[str], code: str | None = None) -> Agreement:
+    """Record a signed agreement (validated, audited, flushed)."""
+    values = _clean(values)
+    errors = check(values, services)
+    if errors:
+        raise RecordInvalid(errors)
+    agreement = Agreement(code=code or next_code(values.get("signed_on") or values["valid_from"]))
+    for field, value in values.items():
+        setattr(agreement, field, value)
+    _set_services(agreement, services)
+    db.session.add(agreement)
+    db.session.flush()
+    audit.record("create", agreement, after=audit.snapshot(agreement), summary=agreement.code)
+    return agreement
+
+
+def update(
+    agreement: Agreement, values: dict[str, Any], services: list[str] | None, version: int | None
+) -> bool:
+    """Save an edit unless someone saved since `version`; returns whether anything changed."""
+    if version is not None and version != agreement.version:
+        raise StaleEdit()
+    values = _clean(values)
+    merged = {f: getattr(agreement, f) for f in FIELDS} | values
+    wanted = agreement.services if services is None else services
+    errors = check(merged, wanted)
+    if errors:
+        raise RecordInvalid(errors)
+    before = audit.snapshot(agreement)
+    for field, value in values.items():
+        setattr(agreement, field, value)
+    _set_services(agreement, wanted)
+    db.session.flush()
+    after = audit.snapshot(agreement)
+    if not audit.changed(before, after):
+        return False
+    audit.record("update", agreement, before=before, after=after, summary=agreement.code)
+    return True
+
+
+def terminate(agreement: Agreement, day: date) -> None:
+    """已终止: the agreement no longer applies from `day` on (audited)."""
+    if agreement.signed_on and day < agreement.signed_on:
+        raise RecordInvalid({"terminated_on": _("终止日期不能早于签订日期")})
+    before = audit.snapshot(agreement)
+    agreement.terminated_on = day
+    db.session.flush()
+    audit.record("terminate", agreement, before=before, after=audit.snapshot(agreement),
+                 summary=agreement.code)
+
+
+@dataclass
+class ListFilters:
+    """Search text, filters and sort order of the agreements list."""
+
+    q: str = ""
+    region: str = ""
+    status: str = ""
+    service: str = ""
+    sort: str = "valid_to"
+    descending: bool = False
+
+
+def filtered(query: Select, filters: ListFilters, today: date) -> Select:
+    """Apply the list's search, filters and sort to a scoped agreements query."""
+    home, medical = aliased(Institution), aliased(Institution)
+    query = query.join(home, home.id == Agreement.eldercare_id).join(
+        medical, medical.id == Agreement.medical_id
+    )
+    if filters.q:
+        term = f"%{filters.q.strip()}%"
+        query = query.where(
+            or_(
+                Agreement.code.ilike(term),
+                home.name.ilike(term),
+                medical.name.ilike(term),
+                home.code.ilike(term),
+                medical.code.ilike(term),
+            )
+        )
+    if filters.region:
+        query = query.where(or_(home.region_code == filters.region, medical.region_code == filters.region))
+    if filters.status:
+        query = query.where(status_clause(filters.status, today))
+    if filters.service:
+        query = query.where(
+            exists().where(
+                AgreementService.agreement_id == Agreement.id,
+                AgreementService.service == filters.service,
+            )
+        )
+    sorts = {
+        "code": Agreement.code,
+        "eldercare": home.name,
+        "medical": medical.name,
+        "valid_from": Agreement.valid_from,
+        "valid_to": Agreement.valid_to,
+    }
+    column = sorts.get(filters.sort, Agreement.valid_to)
+    return query.order_by(column.desc() if filters.descending else column.asc(), Agreement.id)

@@ -1,0 +1,86 @@
+"""The audit trail: every change is recorded with the values before and after."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_login import current_user
+from sqlalchemy import inspect, select
+
+from registry.extensions import db
+from registry.models import AuditEvent, User
+
+HIDDEN = frozenset({"password_hash", "created_at", "updated_at"})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def snapshot(obj: Any) -> dict[str, Any]:
+    """The record's column values as JSON-safe data (passwords left out)."""
+    values = {
+        attr.key: _plain(getattr(obj, attr.key))
+        for attr in inspect(obj).mapper.column_attrs
+        if attr.key not in HIDDEN
+    }
+    services = getattr(obj, "services", None)
+    if isinstance(services, list):
+        values["services"] = list(services)
+    return values
+
+
+def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Fields whose value differs, as {field: (before, after)}; version bumps ignored."""
+    keys = (set(before) | set(after)) - {"version"}
+    return {k: (before.get(k), after.get(k)) for k in sorted(keys) if before.get(k) != after.get(k)}
+
+
+def acting_user() -> User | None:
+    """The logged-in user, or None when the system (CLI) acts."""
+    try:
+        return current_user if current_user.is_authenticated else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def record(
+    action: str,
+    obj: Any,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    summary: str = "",
+    user: User | None = None,
+) -> AuditEvent:
+    """Add an audit event for `obj` (flushed so it has an id)."""
+    actor = user if user is not None else acting_user()
+    event = AuditEvent(
+        user_id=actor.id if actor is not None else None,
+        action=action,
+        entity=obj.__tablename__,
+        entity_id=getattr(obj, "id", None),
+        summary=summary[:300],
+        before=before,
+        after=after,
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def history(entity: str, entity_id: int) -> list[AuditEvent]:
+    """A record's audit events, newest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        )
+    )

@@ -1,0 +1,304 @@
+"""Institutions: the rules for registering, editing, closing and listing them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, or_, select
+
+from registry.extensions import db
+from registry.models import Agreement, Institution, Region
+from registry.services import RecordInvalid, StaleEdit, audit
+from registry.services.identifiers import normalise_uscc, uscc_error
+from registry.vocab import ELDERCARE, KINDS, LEVELS, MEDICAL, MEDICAL_TYPES, OWNERSHIPS, RATINGS
+
+COMMON_FIELDS = (
+    "name", "uscc", "region_code", "address", "lat", "lon", "coord_source", "ownership",
+    "opened_on", "closed_on", "filing_no", "host",
+)
+KIND_FIELDS = {
+    ELDERCARE: ("beds_total", "beds_nursing", "rating"),
+    MEDICAL: (
+        "medical_type", "level", "licence_no", "two_in_one",
+        "insurance_applied_on", "insurance_designated_on",
+    ),
+}
+CODE_PREFIX = {ELDERCARE: "YL", MEDICAL: "YY"}
+# Free-text fields stored as "" when empty; other blanks are stored as null.
+TEXT_FIELDS = frozenset({"address", "coord_source"})
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _taken(column, value: Any, current: Institution | None) -> bool:
+    query = select(Institution.id).where(column == value)
+    if current is not None and current.id is not None:
+        query = query.where(Institution.id != current.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def clean(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `kind` only, strings stripped, blanks as None."""
+    cleaned: dict[str, Any] = {}
+    for field in COMMON_FIELDS + KIND_FIELDS[kind]:
+        if field not in values:
+            continue
+        value = values[field]
+        if isinstance(value, str):
+            value = value.strip() or ("" if field in TEXT_FIELDS else None)
+        elif value is None and field in TEXT_FIELDS:
+            value = ""
+        cleaned[field] = value
+    if cleaned.get("uscc"):
+        cleaned["uscc"] = normalise_uscc(cleaned["uscc"])
+    return cleaned
+
+
+def check(kind: str, values: dict[str, Any], current: Institution | None = None) -> dict[str, str]:
+    """Every rule of DESIGN §3 on a complete set of values; {} when all hold."""
+    errors: dict[str, str] = {}
+    if kind not in KINDS:
+        return {"kind": _("机构类别无效")}
+    if _blank(values.get("name")):
+        errors["name"] = _("请填写机构名称")
+    region = values.get("region_code")
+    if _blank(region):
+        errors["region_code"] = _("请选择所属区县")
+    elif db.session.get(Region, region) is None:
+        errors["region_code"] = _("所属区县不存在：%(value)s", value=region)
+    if values.get("opened_on") is None:
+        errors["opened_on"] = _("请填写成立日期")
+    closed_on = values.get("closed_on")
+    if closed_on is not None and values.get("opened_on") and closed_on < values["opened_on"]:
+        errors["closed_on"] = _("停业日期不能早于成立日期")
+    if values.get("ownership") and values["ownership"] not in OWNERSHIPS:
+        errors["ownership"] = _("举办性质无效")
+
+    code = values.get("uscc")
+    if code:
+        problem = uscc_error(code)
+        if problem:
+            errors["uscc"] = problem
+        elif _taken(Institution.uscc, code, current):
+            errors["uscc"] = _("统一社会信用代码 %(value)s 已被其他机构使用", value=code)
+    if values.get("filing_no") and _taken(Institution.filing_no, values["filing_no"], current):
+        errors["filing_no"] = _("备案号已被其他机构使用")
+
+    lat, lon = values.get("lat"), values.get("lon")
+    if (lat is None) != (lon is None):
+        errors["lat" if lat is None else "lon"] = _("纬度和经度须同时填写")
+    if lat is not None and not -90 <= lat <= 90:
+        errors["lat"] = _("纬度须在 -90 到 90 之间（WGS-84）")
+    if lon is not None and not -180 <= lon <= 180:
+        errors["lon"] = _("经度须在 -180 到 180 之间（WGS-84）")
+
+    if kind == ELDERCARE:
+        errors.update(_check_beds(values))
+        if values.get("rating") and values["rating"] not in RATINGS:
+            errors["rating"] = _("等级无效")
+    else:
+        errors.update(_check_medical(values, current))
+    errors.update(_check_host(kind, values, current))
+    return errors
+
+
+def _check_beds(values: dict[str, Any]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    total, nursing = values.get("beds_total"), values.get("beds_nursing")
+    if total is None:
+        errors["beds_total"] = _("请填写床位数")
+    elif total < 0:
+        errors["beds_total"] = _("床位数不能为负数")
+    if nursing is not None:
+        if nursing < 0:
+            errors["beds_nursing"] = _("护理型床位数不能为负数")
+        elif total is not None and nursing > total:
+            errors["beds_nursing"] = _("护理型床位数不能超过床位数")
+    return errors
+
+
+def _check_medical(values: dict[str, Any], current: Institution | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if _blank(values.get("medical_type")):
+        errors["medical_type"] = _("请选择医疗机构类型")
+    elif values["medical_type"] not in MEDICAL_TYPES:
+        errors["medical_type"] = _("医疗机构类型无效：%(value)s", value=values["medical_type"])
+    if values.get("level") and values["level"] not in LEVELS:
+        errors["level"] = _("医院等级无效")
+    if values.get("licence_no") and _taken(Institution.licence_no, values["licence_no"], current):
+        errors["licence_no"] = _("执业许可证登记号已被其他机构使用")
+    applied, designated = values.get("insurance_applied_on"), values.get("insurance_designated_on")
+    if applied and designated and designated < applied:
+        errors["insurance_designated_on"] = _("医保定点日期不能早于申请日期")
+    return errors
+
+
+def _check_host(kind: str, values: dict[str, Any], current: Institution | None) -> dict[str, str]:
+    host: Institution | None = values.get("host")
+    if host is None:
+        return {}
+    if current is not None and host.id == current.id:
+        return {"host": _("机构不能是自己的设立单位")}
+    if host.kind == kind:
+        return {"host": _("设立单位须为另一类机构（养老机构设立医疗机构，或医疗机构设立养老机构）")}
+    if current is not None and host.host_id == current.id:
+        return {"host": _("两个机构不能互为设立单位")}
+    if values.get("region_code") and host.region_code != values["region_code"]:
+        return {"region_code": _("内设机构须与设立单位在同一区县（%(region)s）", region=host.region_code)}
+    return {}
+
+
+def next_code(kind: str) -> str:
+    """A registry code not yet used: YL… for homes, YY… for medical institutions."""
+    prefix = CODE_PREFIX[kind]
+    number = (db.session.scalar(select(func.max(Institution.id))) or 0) + 1
+    while True:
+        candidate = f"{prefix}{number:07d}"
+        if db.session.scalar(select(Institution.id).where(Institution.code == candidate)) is None:
+            return candidate
+        number += 1
+
+
+def _apply(institution: Institution, values: dict[str, Any]) -> None:
+    moved = any(
+        f in values and values[f] != getattr(institution, f) for f in ("lat", "lon")
+    )
+    if moved and "coord_source" not in values:
+        # Coordinates typed in by hand; cleared coordinates have no source.
+        values = values | {"coord_source": "manual" if values.get("lat") is not None else ""}
+    for field, value in values.items():
+        setattr(institution, field, value)
+
+
+def create(kind: str, values: dict[str, Any], code: str | None = None) -> Institution:
+    """Register a new institution of `kind` (validated, audited, flushed)."""
+    values = clean(kind, values)
+    errors = check(kind, values)
+    if errors:
+        raise RecordInvalid(errors)
+    institution = Institution(kind=kind, code=code or next_code(kind))
+    _apply(institution, values)
+    db.session.add(institution)
+    db.session.flush()
+    audit.record("create", institution, after=audit.snapshot(institution), summary=institution.name)
+    return institution
+
+
+def update(institution: Institution, values: dict[str, Any], version: int | None) -> bool:
+    """Save an edit; refuse it when someone saved the record since `version` was read.
+
+    Returns whether anything changed. An absent key leaves its field unchanged.
+    """
+    if version is not None and version != institution.version:
+        raise StaleEdit()
+    values = clean(institution.kind, values)
+    merged = {f: getattr(institution, f) for f in COMMON_FIELDS + KIND_FIELDS[institution.kind]}
+    merged.update(values)
+    errors = check(institution.kind, merged, current=institution)
+    if errors:
+        raise RecordInvalid(errors)
+    before = audit.snapshot(institution)
+    _apply(institution, values)
+    db.session.flush()
+    after = audit.snapshot(institution)
+    if not audit.changed(before, after):
+        return False
+    audit.record("update", institution, before=before, after=after, summary=institution.name)
+    return True
+
+
+def close(institution: Institution, day: date, close_units: bool = False) -> list[Institution]:
+    """停业: set the closing day (never deletes); optionally close operating units too.
+
+    Returns every institution closed, the host first.
+    """
+    if day < institution.opened_on:
+        raise RecordInvalid({"closed_on": _("停业日期不能早于成立日期")})
+    targets = [institution]
+    if close_units:
+        targets += [u for u in institution.units if u.closed_on is None and u.opened_on <= day]
+    for target in targets:
+        before = audit.snapshot(target)
+        target.closed_on = day
+        db.session.flush()
+        audit.record("close", target, before=before, after=audit.snapshot(target), summary=target.name)
+    return targets
+
+
+def references(institution: Institution) -> int:
+    """How many units and agreements refer to the institution."""
+    units = db.session.scalar(
+        select(func.count()).select_from(Institution).where(Institution.host_id == institution.id)
+    )
+    agreements = db.session.scalar(
+        select(func.count())
+        .select_from(Agreement)
+        .where(or_(Agreement.eldercare_id == institution.id, Agreement.medical_id == institution.id))
+    )
+    return (units or 0) + (agreements or 0)
+
+
+def delete(institution: Institution) -> None:
+    """Remove a record entered in error; only when nothing refers to it. Audited."""
+    if references(institution):
+        raise RecordInvalid({"id": _("该机构还有内设机构或签约协议，不能删除；如已停止运营请办理停业")})
+    audit.record("delete", institution, before=audit.snapshot(institution), summary=institution.name)
+    db.session.delete(institution)
+    db.session.flush()
+
+
+@dataclass
+class ListFilters:
+    """What a list page asks for: search text, filters and sort order."""
+
+    q: str = ""
+    region: str = ""
+    medical_type: str = ""
+    status: str = ""  # operating | closed
+    hosted: str = ""  # yes | no
+    sort: str = "name"
+    descending: bool = False
+
+
+SORTS = {
+    "name": Institution.name,
+    "code": Institution.code,
+    "region": Institution.region_code,
+    "opened_on": Institution.opened_on,
+    "beds_total": Institution.beds_total,
+    "medical_type": Institution.medical_type,
+}
+
+
+def filtered(query: Select, filters: ListFilters, today: date) -> Select:
+    """Apply a list page's search, filters and sort to a scoped query."""
+    if filters.q:
+        term = f"%{filters.q.strip()}%"
+        query = query.where(
+            or_(
+                Institution.name.ilike(term),
+                Institution.code.ilike(term),
+                Institution.uscc.ilike(term),
+                Institution.address.ilike(term),
+            )
+        )
+    if filters.region:
+        query = query.where(Institution.region_code == filters.region)
+    if filters.medical_type:
+        query = query.where(Institution.medical_type == filters.medical_type)
+    if filters.status == "operating":
+        query = query.where(Institution.operating_on(today))
+    elif filters.status == "closed":
+        query = query.where(Institution.closed_on.is_not(None), Institution.closed_on <= today)
+    if filters.hosted == "yes":
+        query = query.where(Institution.host_id.is_not(None))
+    elif filters.hosted == "no":
+        query = query.where(Institution.host_id.is_(None))
+    column = SORTS.get(filters.sort, Institution.name)
+    order = column.desc() if filters.descending else column.asc()
+    return query.order_by(order, Institution.id)

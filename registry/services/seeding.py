@@ -1,0 +1,113 @@
+"""Loading `seeds/`: regions, target sets and the demo register."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models import Institution, Region, Target, TargetSet, User
+from registry.services import agreements, institutions, users
+
+SEEDS = Path(__file__).resolve().parent.parent.parent / "seeds"
+
+
+def load_regions(path: Path = SEEDS / "regions.csv") -> int:
+    """Insert or refresh the regions of DESIGN §2; returns how many are new."""
+    added = 0
+    with path.open(encoding="utf-8") as handle:
+        for position, row in enumerate(csv.DictReader(handle)):
+            region = db.session.get(Region, row["code"])
+            if region is None:
+                region = Region(code=row["code"])
+                db.session.add(region)
+                added += 1
+            region.name = row["name"]
+            region.name_en = row["name_en"]
+            region.kind = row["kind"]
+            region.in_district_targets = row["in_district_targets"] == "1"
+            region.position = position
+    db.session.flush()
+    return added
+
+
+def load_target_sets(folder: Path = SEEDS / "target_sets") -> int:
+    """Add target sets and any target they lack; never overwrites an existing target."""
+    added = 0
+    for path in sorted(folder.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        target_set = db.session.get(TargetSet, data["id"])
+        if target_set is None:
+            target_set = TargetSet(id=data["id"])
+            db.session.add(target_set)
+        target_set.title = data["title"]
+        target_set.document_no = data.get("document_no", "")
+        target_set.issued_on = date.fromisoformat(data["issued_on"]) if data.get("issued_on") else None
+        existing = {(t.indicator, t.scope, t.deadline) for t in target_set.targets}
+        for item in data["targets"]:
+            deadline = date.fromisoformat(item["deadline"])
+            if (item["indicator"], item["scope"], deadline) in existing:
+                continue
+            target_set.targets.append(
+                Target(
+                    indicator=item["indicator"],
+                    scope=item["scope"],
+                    deadline=deadline,
+                    comparator=item.get("comparator", ">="),
+                    value=item["value"],
+                    clause=item.get("clause", ""),
+                    note=item.get("note", ""),
+                )
+            )
+            added += 1
+    db.session.flush()
+    return added
+
+
+def _dates(item: dict, *fields: str) -> dict:
+    return {f: date.fromisoformat(item[f]) if item.get(f) else None for f in fields}
+
+
+def is_empty() -> bool:
+    """Whether the register holds no institution yet."""
+    return not db.session.scalar(select(func.count()).select_from(Institution))
+
+
+def load_demo(path: Path = SEEDS / "demo.json") -> dict[str, int]:
+    """The synthetic demo register and its users; only into an empty register."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    by_ref: dict[str, Institution] = {}
+    for item in data["institutions"]:
+        values = {k: v for k, v in item.items() if k not in {"ref", "kind", "host"}}
+        values.update(_dates(item, "opened_on", "closed_on", "insurance_applied_on",
+                             "insurance_designated_on"))
+        values["host"] = by_ref.get(item.get("host") or "")
+        values["coord_source"] = "manual"
+        by_ref[item["ref"]] = institutions.create(item["kind"], values)
+    for item in data["agreements"]:
+        values = {k: v for k, v in item.items() if k not in {"code", "services"}}
+        values.update(_dates(item, "signed_on", "valid_from", "valid_to", "terminated_on"))
+        values["eldercare"] = by_ref[item["eldercare"]]
+        values["medical"] = by_ref[item["medical"]]
+        agreements.create(values, item["services"], code=item["code"])
+    created_users = 0
+    for item in data["users"]:
+        if db.session.scalar(select(User.id).where(User.username == item["username"])) is None:
+            users.create(item["username"], data["password"], item["role"], item["region_code"],
+                         item["full_name"])
+            created_users += 1
+    return {
+        "institutions": len(data["institutions"]),
+        "agreements": len(data["agreements"]),
+        "users": created_users,
+    }
+
+
+def demo_logins(path: Path = SEEDS / "demo.json") -> list[tuple[str, str, str, str | None]]:
+    """(username, password, role, region) of the demo accounts, for `make run` to print."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [(u["username"], data["password"], u["role"], u["region_code"]) for u in data["users"]]

@@ -1,0 +1,104 @@
+"""Fixed vocabularies of DESIGN §3: stored values and their labels.
+
+Stored values are the Chinese terms the policy uses (they are what staff type
+in their spreadsheets); `label()` gives the display text in the current locale.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ELDERCARE = "eldercare"
+MEDICAL = "medical"
+KINDS = {ELDERCARE: _l("养老机构"), MEDICAL: _l("医疗卫生机构")}
+
+OWNERSHIPS = {
+    "公办": _l("公办"),
+    "民办": _l("民办"),
+    "公建民营": _l("公建民营"),
+    "民办公助": _l("民办公助"),
+}
+
+MEDICAL_TYPES = {
+    "综合医院": _l("综合医院"),
+    "中医医院": _l("中医医院"),
+    "康复医院": _l("康复医院"),
+    "护理院": _l("护理院"),
+    "老年病医院": _l("老年病医院"),
+    "门诊部": _l("门诊部"),
+    "诊所": _l("诊所"),
+    "医务室": _l("医务室"),
+    "护理站": _l("护理站"),
+    "卫生院": _l("卫生院"),
+    "社区卫生服务中心": _l("社区卫生服务中心"),
+    "社区卫生服务站": _l("社区卫生服务站"),
+    "村卫生室": _l("村卫生室"),
+    "其他": _l("其他"),
+}
+# Types that are filed (备案) rather than licensed (执业许可).
+FILED_TYPES = frozenset({"诊所", "医务室", "护理站"})
+# 63号 一(一): what a home of 200 beds or more should set up inside.
+LARGE_HOME_UNIT_TYPES = frozenset({"护理院", "医务室", "门诊部", "护理站", "老年病医院", "康复医院"})
+# 63号 一(三): specialties that make an integrated institution count.
+SPECIALTY_TYPES = frozenset({"老年病医院", "康复医院", "护理院", "中医医院"})
+
+LEVELS = {"一级": _l("一级"), "二级": _l("二级"), "三级": _l("三级"), "未定级": _l("未定级")}
+
+RATINGS = {
+    **{f"{n}星": _l("%(n)s星", n=n) for n in range(1, 6)},
+    **{f"{n}A": _l("%(n)sA", n=n) for n in range(1, 6)},
+}
+
+SERVICES = {
+    "健康管理": _l("健康管理"),
+    "健康教育": _l("健康教育"),
+    "预防保健": _l("预防保健"),
+    "疾病诊治": _l("疾病诊治"),
+    "康复护理": _l("康复护理"),
+    "安宁疗护": _l("安宁疗护"),
+    "上门巡诊": _l("上门巡诊"),
+    "急救": _l("急救"),
+    "预约就诊绿色通道": _l("预约就诊绿色通道"),
+    "双向转诊": _l("双向转诊"),
+    "远程医疗": _l("远程医疗"),
+    "中医药服务": _l("中医药服务"),
+}
+REFERRAL_SERVICES = frozenset({"双向转诊", "预约就诊绿色通道"})
+
+# Agreement status on a day (DESIGN §3).
+PENDING, ACTIVE, PARTY_CLOSED, EXPIRED, TERMINATED = (
+    "pending", "active", "party_closed", "expired", "terminated",
+)
+AGREEMENT_STATUSES = {
+    PENDING: _l("未生效"),
+    ACTIVE: _l("有效"),
+    PARTY_CLOSED: _l("一方停业"),
+    EXPIRED: _l("已到期"),
+    TERMINATED: _l("已终止"),
+}
+
+ADMIN, CIVIL_AFFAIRS, HEALTH, DISTRICT_OFFICIAL = "admin", "civil_affairs", "health", "district_official"
+ROLES = {
+    ADMIN: _l("系统管理员"),
+    CIVIL_AFFAIRS: _l("民政工作人员"),
+    HEALTH: _l("卫健工作人员"),
+    DISTRICT_OFFICIAL: _l("区县领导"),
+}
+
+AUDIT_ACTIONS = {
+    "create": _l("新增"),
+    "update": _l("修改"),
+    "close": _l("停业"),
+    "terminate": _l("终止"),
+    "delete": _l("删除"),
+    "import": _l("导入"),
+    "login": _l("登录"),
+    "deactivate": _l("停用"),
+    "activate": _l("启用"),
+}
+
+
+def choices(vocabulary: dict, blank: str | None = None) -> list[tuple[str, str]]:
+    """(value, label) pairs for a select field, optionally led by a blank choice."""
+    pairs = [(value, label) for value, label in vocabulary.items()]
+    return [("", blank), *pairs] if blank is not None else pairs

@@ -1,0 +1,39 @@
+// 医养结合登记系统: confirmations and the institution pickers (no inline scripts).
+(function () {
+  "use strict";
+
+  // A form with data-confirm asks before it submits (close, terminate, delete, deactivate).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) {
+        event.preventDefault();
+      }
+    });
+  });
+
+  // An input with data-picker fills its datalist from the search endpoint as the user types.
+  document.querySelectorAll("input[data-picker]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var timer = null;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      var term = input.value.trim();
+      if (!list || term.length < 1) { return; }
+      timer = setTimeout(function () {
+        var url = new URL(input.getAttribute("data-picker"), window.location.href);
+        url.searchParams.set("q", term);
+        fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(function (rows) {
+            list.innerHTML = "";
+            rows.forEach(function (row) {
+              var option = document.createElement("option");
+              option.value = row.code + " " + row.name;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () { /* offline or logged out: the field still accepts a code */ });
+      }, 200);
+    });
+  });
+})();

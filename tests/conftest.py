@@ -1,0 +1,93 @@
+"""Fixtures: an app on a fresh database (SQLite, or TEST_DATABASE_URL), a client, users."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from registry import create_app
+from registry.extensions import db
+from registry.services import seeding
+from tests import factories
+
+SEEDED = {"regions", "target_sets", "targets"}
+
+
+def reset_schema() -> None:
+    """Drop every table (Alembic's too), so a test database starts empty."""
+    db.drop_all()
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return url or f"sqlite:///{tmp_path_factory.mktemp('db') / 'registry-test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+    })
+    with app.app_context():
+        reset_schema()
+        db.create_all()
+        seeding.load_regions()
+        seeding.load_target_sets()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _empty_register(app):
+    """Each test starts with the seeded regions and targets and nothing else."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                if table.name not in SEEDED:
+                    connection.execute(table.delete())
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Log a test client in and out."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username: str, password: str = factories.PASSWORD):
+        return self._client.post("/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture()
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture()
+def make(app):
+    """The factories, each run inside an app context and committed."""
+    return factories.Factories(app)
