@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, render_template, request
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from registry import config as settings
 from registry.database import configure_sqlite
+from registry.display import region_names, select_locale
 from registry.extensions import babel, csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCALES = ("zh_Hans_CN", "en")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -35,12 +35,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     return app
-
-
-def select_locale() -> str:
-    """Chinese unless the user chose English with the language switch."""
-    chosen = session.get("lang")
-    return chosen if chosen in LOCALES else "zh_Hans_CN"
 
 
 def register_extensions(app: Flask) -> None:
@@ -132,21 +126,6 @@ def register_template_helpers(app: Flask) -> None:
                 args[key] = value
         query = urlencode(args)
         return f"{request.path}?{query}" if query else request.path
-
-
-def region_names() -> dict[str, str]:
-    """Region code → name in the interface language, read once per request."""
-    if "region_names" not in g:
-        from sqlalchemy import select
-
-        from registry.models import Region
-
-        english = select_locale() == "en"
-        g.region_names = {
-            r.code: (r.name_en or r.name) if english else r.name
-            for r in db.session.scalars(select(Region))
-        }
-    return g.region_names
 
 
 def register_commands(app: Flask) -> None:

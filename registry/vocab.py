@@ -7,6 +7,7 @@ in their spreadsheets); `label()` gives the display text in the current locale.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 ELDERCARE = "eldercare"
 MEDICAL = "medical"
@@ -98,7 +99,7 @@ AUDIT_ACTIONS = {
 }
 
 
-def choices(vocabulary: dict, blank: str | None = None) -> list[tuple[str, str]]:
-    """(value, label) pairs for a select field, optionally led by a blank choice."""
-    pairs = [(value, label) for value, label in vocabulary.items()]
-    return [("", blank), *pairs] if blank is not None else pairs
+def choices(vocabulary: dict, blank: str | None = None) -> list[SelectChoice]:
+    """Options for a select field (value → label), optionally led by a blank choice."""
+    options = [SelectChoice(value, label) for value, label in vocabulary.items()]
+    return [SelectChoice("", blank), *options] if blank is not None else options

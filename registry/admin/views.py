@@ -9,14 +9,15 @@ from sqlalchemy import select
 
 from registry.admin import bp
 from registry.admin.forms import UserForm
+from registry.display import region_names
 from registry.extensions import db
 from registry.forms import EmptyForm, apply_errors
 from registry.listing import paginate
-from registry.models import AuditEvent, Region, User
+from registry.models import AuditEvent, User
 from registry.permissions import role_required
 from registry.services import RecordInvalid
 from registry.services import users as service
-from registry.vocab import ADMIN, AUDIT_ACTIONS
+from registry.vocab import ADMIN, AUDIT_ACTIONS, choices
 
 
 @bp.route("/users")
@@ -32,8 +33,7 @@ def users():
 def create_user():
     """Create an account with a role and (optionally) a region."""
     form = UserForm()
-    regions = db.session.scalars(select(Region).order_by(Region.position))
-    form.region_code.choices = [("", _("（市级，不限区县）")), *[(r.code, r.name) for r in regions]]
+    form.region_code.choices = choices(region_names(), blank=_("（市级，不限区县）"))
     if form.validate_on_submit():
         try:
             user = service.create(form.username.data, form.password.data, form.role.data,

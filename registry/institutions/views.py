@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
 from registry import permissions
+from registry.display import region_names
 from registry.extensions import db
 from registry.forms import apply_errors, stale_message
 from registry.institutions import bp
@@ -19,7 +20,7 @@ from registry.models import Agreement, Institution, Region
 from registry.services import RecordInvalid, StaleEdit, audit, geo
 from registry.services import agreements as agreement_service
 from registry.services import institutions as service
-from registry.vocab import ELDERCARE, MEDICAL
+from registry.vocab import ELDERCARE, MEDICAL, choices
 
 FORMS = {ELDERCARE: EldercareForm, MEDICAL: MedicalForm}
 
@@ -28,14 +29,13 @@ def _regions() -> list[Region]:
     return list(db.session.scalars(select(Region).order_by(Region.position)))
 
 
-def _region_choices() -> list[tuple[str, str]]:
-    allowed = permissions.editable_regions(current_user)
-    return [(r.code, r.name) for r in _regions() if allowed is None or r.code in allowed]
-
-
 def _form(kind: str, **kwargs):
+    allowed = permissions.editable_regions(current_user)
     form = FORMS[kind](**kwargs)
-    form.region_code.choices = [("", _("请选择")), *_region_choices()]
+    form.region_code.choices = choices(
+        {code: name for code, name in region_names().items() if allowed is None or code in allowed},
+        blank=_("请选择"),
+    )
     return form
 
 

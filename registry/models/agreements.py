@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.institutions import Institution
+from registry.vocab import SERVICES
 
 
 class Agreement(db.Model):
@@ -51,7 +52,9 @@ class Agreement(db.Model):
 
     @property
     def services(self) -> list[str]:
-        return [row.service for row in self.service_rows]
+        """Services covered, in the order of the fixed list."""
+        chosen = {row.service for row in self.service_rows}
+        return [s for s in SERVICES if s in chosen] + sorted(chosen - SERVICES.keys())
 
     def __repr__(self) -> str:
         return f"<Agreement {self.code}>"

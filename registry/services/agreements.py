@@ -125,9 +125,8 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _set_services(agreement: Agreement, services: list[str]) -> None:
-    wanted = [s for s in SERVICES if s in set(services)]  # the fixed list's order
     keep = {row.service: row for row in agreement.service_rows}
-    agreement.service_rows = [keep.get(s) or AgreementService(service=s) for s in wanted]
+    agreement.service_rows = [keep.get(s) or AgreementService(service=s) for s in dict.fromkeys(services)]
 
 
 def create(values: dict[str, Any], services: list[str], code: str | None = None) -> Agreement:

@@ -1,0 +1,213 @@
+"""Recording agreements: parties, dates, services, status on a day, distance."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import Agreement, Institution
+from registry.services import agreements as service
+from tests.factories import GAOZHOU, MAONAN
+
+
+def code_of(app, institution_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Institution, institution_id).code
+
+
+def agreement_form(home_code: str, medical_code: str, **changes) -> dict:
+    data = {
+        "eldercare_code": home_code, "medical_code": medical_code, "signed_on": "2024-01-10",
+        "valid_from": "2024-02-01", "valid_to": "2027-01-31", "services": ["双向转诊", "预约就诊绿色通道"],
+        "referral_terms": "急危重症 24 小时转诊", "visit_frequency": "每周一次", "fees": "巡诊免费",
+        "eldercare_duties": "提供场地", "medical_duties": "派驻医生",
+    }
+    return data | changes
+
+
+@pytest.fixture()
+def health(make, auth):
+    make.user("health", username="weijian")
+    auth.login("weijian")
+
+
+@pytest.fixture()
+def pair(app, make):
+    """A home and a hospital in 茂南区, 2.22 km apart."""
+    home = make.home(name="茂南颐养院", lat=21.6640, lon=110.9160)
+    hospital = make.medical(name="茂名示范医院", lat=21.6600, lon=110.9370)
+    return home, hospital
+
+
+def agreements_count(app) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(Agreement)).all())
+
+
+def test_health_records_an_agreement_and_sees_status_and_distance(app, client, health, pair):
+    home, hospital = pair
+    form = agreement_form(f"{code_of(app, home)} 茂南颐养院", code_of(app, hospital))
+    response = client.post("/agreements/new", data=form)
+    assert response.status_code == 302
+    page = client.get(response.location).text
+    assert "茂南颐养院" in page and "茂名示范医院" in page
+    assert "双向转诊" in page and "预约就诊绿色通道" in page
+    assert "2.22 公里" in page  # geodesic, 21.6640,110.9160 → 21.6600,110.9370
+    with app.app_context():
+        agreement = db.session.scalar(select(Agreement))
+        assert agreement.services == ["预约就诊绿色通道", "双向转诊"]
+        assert agreement.referral_terms == "急危重症 24 小时转诊"
+
+
+def test_the_agreement_form_starts_from_the_homes_page(app, client, health, pair):
+    home, _ = pair
+    page = client.get(f"/institutions/{home}").text
+    assert f"/agreements/new?eldercare={home}" in page
+    form = client.get(f"/agreements/new?eldercare={home}").text
+    assert code_of(app, home) in form
+
+
+def test_the_party_picker_finds_institutions_by_part_of_the_name(client, health, pair):
+    rows = client.get("/institutions/search.json?kind=medical&q=示范").get_json()
+    assert [row["name"] for row in rows] == ["茂名示范医院"]
+    assert client.get("/institutions/search.json?kind=eldercare&q=示范").get_json() == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"valid_to": "2024-01-31"}, "到期日期不能早于生效日期"),
+        ({"signed_on": "2027-02-01"}, "签订日期不能晚于到期日期"),
+        ({"services": []}, "请至少选择一项服务内容"),
+        ({"valid_from": ""}, "请填写此日期"),
+        ({"medical_code": "YY9999999"}, "未找到机构编码为 YY9999999 的机构"),
+    ],
+)
+def test_invalid_agreements_are_refused(app, client, health, pair, changes, message):
+    home, hospital = pair
+    form = agreement_form(code_of(app, home), code_of(app, hospital)) | changes
+    response = client.post("/agreements/new", data=form)
+    assert response.status_code == 200
+    assert message in response.text
+    assert agreements_count(app) == 0
+
+
+def test_parties_must_be_of_the_right_kinds(app, client, health, make, pair):
+    home, hospital = pair
+    response = client.post("/agreements/new",
+                           data=agreement_form(code_of(app, hospital), code_of(app, home)))
+    assert "所选机构类别不符" in response.text
+    assert agreements_count(app) == 0
+
+
+def test_a_host_does_not_sign_with_its_own_unit(app, client, health, make):
+    home = make.home()
+    clinic = make.medical(host=home, medical_type="医务室")
+    response = client.post("/agreements/new", data=agreement_form(code_of(app, home), code_of(app, clinic)))
+    assert "设立单位与其内设机构属同一法人" in response.text
+    assert agreements_count(app) == 0
+
+
+def test_the_same_pair_may_hold_several_agreements(app, make, pair):
+    home, hospital = pair
+    make.agreement(home, hospital)
+    make.agreement(home, hospital, valid_from=date(2031, 1, 1), valid_to=date(2033, 12, 31))
+    assert agreements_count(app) == 2
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2020, 12, 31), "pending"),
+        (date(2021, 1, 1), "active"),
+        (date(2030, 12, 31), "active"),  # valid_to is the last day it applies
+        (date(2031, 1, 1), "expired"),
+    ],
+)
+def test_status_follows_the_dates(app, make, pair, day, expected):
+    home, hospital = pair
+    agreement_id = make.agreement(home, hospital)
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        assert service.status_on(agreement, day) == expected
+        in_sql = db.session.scalars(select(Agreement.id).where(service.status_clause(expected, day))).all()
+        assert in_sql == [agreement_id]
+
+
+def test_terminated_on_is_the_first_day_it_no_longer_applies(app, make, pair):
+    home, hospital = pair
+    agreement_id = make.agreement(home, hospital, terminated_on=date(2024, 6, 1))
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        assert service.status_on(agreement, date(2024, 5, 31)) == "active"
+        assert service.status_on(agreement, date(2024, 6, 1)) == "terminated"
+
+
+def test_a_party_closed_ends_the_active_status(app, make):
+    home = make.home(closed_on=date(2025, 3, 1))
+    hospital = make.medical()
+    agreement_id = make.agreement(home, hospital)
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        assert service.status_on(agreement, date(2025, 2, 28)) == "active"
+        assert service.status_on(agreement, date(2025, 3, 1)) == "party_closed"
+        closed = db.session.scalars(
+            select(Agreement.id).where(service.status_clause("party_closed", date(2025, 3, 1)))
+        ).all()
+        assert closed == [agreement_id]
+
+
+def test_terminating_asks_for_a_date_and_is_audited(app, client, health, make, pair):
+    home, hospital = pair
+    agreement_id = make.agreement(home, hospital)
+    page = client.get(f"/agreements/{agreement_id}/terminate").text
+    assert "data-confirm" in page
+    with app.app_context():
+        version = db.session.get(Agreement, agreement_id).version
+    response = client.post(f"/agreements/{agreement_id}/terminate",
+                           data={"terminated_on": "2025-01-01", "version": version})
+    assert response.status_code == 302
+    page = client.get(f"/agreements/{agreement_id}").text
+    assert "已终止" in page and "终止" in page
+
+
+def test_an_edit_with_a_stale_version_is_refused(app, client, health, pair, make):
+    home, hospital = pair
+    agreement_id = make.agreement(home, hospital, visit_frequency="每月一次")
+    with app.app_context():
+        version = db.session.get(Agreement, agreement_id).version
+    form = agreement_form(code_of(app, home), code_of(app, hospital), version=version)
+    assert client.post(f"/agreements/{agreement_id}/edit", data=form | {"visit_frequency": "每周两次"}).status_code == 302
+    stale = client.post(f"/agreements/{agreement_id}/edit", data=form | {"visit_frequency": "每天"})
+    assert "该记录已被他人修改" in stale.text
+    with app.app_context():
+        assert db.session.get(Agreement, agreement_id).visit_frequency == "每周两次"
+
+
+def test_the_list_filters_by_district_status_and_service(app, client, health, make):
+    home_mn, hospital_mn = make.home(name="茂南甲院"), make.medical(name="茂南乙医院")
+    home_gz, hospital_gz = make.home(name="高州丙院", region=GAOZHOU), make.medical(region=GAOZHOU)
+    make.agreement(home_mn, hospital_mn, services=("健康管理",))
+    make.agreement(home_gz, hospital_gz, valid_to=date(2022, 12, 31))
+    maonan = client.get(f"/agreements?region={MAONAN}").text
+    assert "茂南甲院" in maonan and "高州丙院" not in maonan
+    expired = client.get("/agreements?status=expired").text
+    assert "高州丙院" in expired and "茂南甲院" not in expired
+    referral = client.get("/agreements?service=双向转诊").text
+    assert "高州丙院" in referral and "茂南甲院" not in referral
+
+
+def test_distance_is_unknown_without_coordinates(app, client, health, make):
+    home, hospital = make.home(), make.medical()
+    agreement_id = make.agreement(home, hospital)
+    assert "无法计算" in client.get(f"/agreements/{agreement_id}").text
+
+
+def test_parties_farther_apart_than_nearby_are_flagged(app, client, health, make):
+    home = make.home(lat=21.66, lon=110.92)
+    far = make.medical(lat=22.35, lon=110.94)  # 信宜, about 77 km
+    agreement_id = make.agreement(home, far)
+    assert "超出周边范围" in client.get(f"/agreements/{agreement_id}").text

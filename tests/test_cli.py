@@ -1,0 +1,99 @@
+"""The `registry` commands: init, demo, create-user."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from registry.extensions import db
+from registry.models import Agreement, Institution, Region, Target, User
+from tests.conftest import reset_schema
+
+
+def count(app, model) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_init_migrates_and_seeds_and_is_safe_to_run_again(app, runner):
+    with app.app_context():
+        reset_schema()
+    try:
+        first = runner.invoke(args=["registry", "init"])
+        assert first.exit_code == 0, first.output
+        assert count(app, Region) == 7
+        assert count(app, Target) == 20
+        with app.app_context():
+            target = db.session.scalars(select(Target).where(Target.indicator == "eldercare_run_medical")).first()
+            target.value, target.edited = 12, True
+            db.session.commit()
+        again = runner.invoke(args=["registry", "init"])
+        assert again.exit_code == 0, again.output
+        assert count(app, Target) == 20
+        with app.app_context():
+            values = db.session.scalars(
+                select(Target.value).where(Target.indicator == "eldercare_run_medical")
+            ).all()
+            assert 12 in values  # an administrator's edit survives a second init
+    finally:
+        with app.app_context():
+            reset_schema()
+            db.create_all()
+            from registry.services import seeding
+
+            seeding.load_regions()
+            seeding.load_target_sets()
+            db.session.commit()
+
+
+def test_demo_loads_once_into_an_empty_register(app, runner):
+    result = runner.invoke(args=["registry", "demo", "--print-logins"])
+    assert result.exit_code == 0, result.output
+    assert count(app, Institution) == 23
+    assert count(app, Agreement) == 9
+    assert "lingdao-maonan" in result.output and "Maoming-demo-2026" in result.output
+    again = runner.invoke(args=["registry", "demo"])
+    assert again.exit_code == 0
+    assert count(app, Institution) == 23
+
+
+def test_demo_logins_work_for_every_role(app, runner, client, auth):
+    runner.invoke(args=["registry", "demo"])
+    for username in ("admin", "minzheng", "weijian", "lingdao-maonan"):
+        response = auth.login(username, "Maoming-demo-2026")
+        assert response.status_code == 302, username
+        assert response.location == "/"
+        assert client.get("/").status_code == 200
+        auth.logout()
+
+
+def test_demo_coordinates_lie_in_maoming(app, runner):
+    runner.invoke(args=["registry", "demo"])
+    with app.app_context():
+        for institution in db.session.scalars(select(Institution)):
+            assert 21.3 < institution.lat < 22.7 and 110.3 < institution.lon < 111.6, institution.name
+            assert institution.name.startswith("【示例】")
+
+
+def test_create_user(app, runner):
+    result = runner.invoke(args=["registry", "create-user", "lingdao-gaozhou", "--role", "district_official",
+                                 "--region", "440981", "--password", "A-long-enough-pass"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "lingdao-gaozhou"))
+        assert (user.role, user.region_code) == ("district_official", "440981")
+        assert user.check_password("A-long-enough-pass")
+
+
+def test_create_user_refuses_an_official_without_a_region(app, runner):
+    result = runner.invoke(args=["registry", "create-user", "someone", "--role", "district_official",
+                                 "--password", "A-long-enough-pass"])
+    assert result.exit_code == 1
+    assert "区县领导必须指定所属区县" in result.output
+    assert count(app, User) == 0
+
+
+def test_create_user_refuses_a_short_password(app, runner):
+    result = runner.invoke(args=["registry", "create-user", "someone", "--role", "health",
+                                 "--password", "short"])
+    assert result.exit_code == 1
+    assert "密码至少 12 位" in result.output
