@@ -46,5 +46,6 @@ def load(instance_path: Path) -> dict:
         "NEARBY_KM": float(os.environ.get("NEARBY_KM", "10")),
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "SCANS_DIR": os.environ.get("SCANS_DIR"),  # default: instance/scans
         "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -211,3 +211,30 @@ def test_parties_farther_apart_than_nearby_are_flagged(app, client, health, make
     far = make.medical(lat=22.35, lon=110.94)  # 信宜, about 77 km
     agreement_id = make.agreement(home, far)
     assert "超出周边范围" in client.get(f"/agreements/{agreement_id}").text
+
+
+def test_a_signed_scan_is_stored_and_served(app, client, health, pair):
+    from io import BytesIO
+
+    home, hospital = pair
+    form = agreement_form(code_of(app, home), code_of(app, hospital))
+    form["scan"] = (BytesIO(b"%PDF-1.4 signed agreement"), "协议.pdf")
+    response = client.post("/agreements/new", data=form, content_type="multipart/form-data")
+    assert response.status_code == 302
+    page = client.get(response.location).text
+    assert "查看扫描件" in page
+    scan = client.get(response.location + "/scan")
+    assert scan.status_code == 200
+    assert scan.mimetype == "application/pdf" and scan.data.startswith(b"%PDF-")
+
+
+def test_a_scan_that_is_not_a_pdf_or_image_is_refused(app, client, health, pair):
+    from io import BytesIO
+
+    home, hospital = pair
+    form = agreement_form(code_of(app, home), code_of(app, hospital))
+    form["scan"] = (BytesIO(b"MZ\x90\x00 not a pdf"), "协议.pdf")
+    response = client.post("/agreements/new", data=form, content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert "扫描件须为 PDF、PNG 或 JPEG 文件" in response.text
+    assert agreements_count(app) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -36,6 +37,7 @@ class AgreementForm(VersionedForm):
     fees = TextAreaField(_l("费用约定"), validators=[Optional(), Length(max=2000)])
     eldercare_duties = TextAreaField(_l("养老机构责任"), validators=[Optional(), Length(max=2000)])
     medical_duties = TextAreaField(_l("医疗卫生机构责任"), validators=[Optional(), Length(max=2000)])
+    scan = FileField(_l("协议扫描件"), description=_l("可选：签字盖章后的协议，PDF、PNG 或 JPEG，不超过 10 MB"))
 
     text_fields = ("signed_on", "valid_from", "valid_to", "referral_terms", "visit_frequency",
                    "fees", "eldercare_duties", "medical_duties")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from registry.extensions import db
 from registry.forms import apply_errors, stale_message
 from registry.listing import filters_from_request, paginate
 from registry.models import Institution, Region
-from registry.services import RecordInvalid, StaleEdit, audit, geo
+from registry.services import RecordInvalid, StaleEdit, audit, geo, scans
 from registry.services import agreements as service
 from registry.vocab import ELDERCARE, MEDICAL
 
@@ -54,16 +54,20 @@ def _save(form: AgreementForm, agreement=None):
         return None
     values = form.values() | {"eldercare": home, "medical": medical}
     try:
+        if form.scan.data:
+            values["scan_name"] = scans.store(form.scan.data.stream)
         if agreement is None:
             agreement = service.create(values, form.services.data)
         else:
             service.update(agreement, values, form.services.data, form.version_number())
     except StaleEdit:
         db.session.rollback()
+        scans.discard(values.get("scan_name"))
         form.form_errors.append(stale_message())
         return None
     except RecordInvalid as error:
         db.session.rollback()
+        scans.discard(values.get("scan_name"))
         apply_errors(form, error.errors, ALIASES)
         return None
     db.session.commit()
@@ -122,6 +126,17 @@ def detail(agreement_id: int):
         can_read_medical=permissions.in_region(current_user, agreement.medical.region_code),
         today=today,
     )
+
+
+@bp.route("/<int:agreement_id>/scan")
+@login_required
+def scan(agreement_id: int):
+    """The signed scan, for those who may read the agreement."""
+    agreement = permissions.get_agreement_or_404(current_user, agreement_id)
+    if not agreement.scan_name or not scans.path_of(agreement.scan_name).is_file():
+        abort(404)
+    return send_file(scans.path_of(agreement.scan_name), mimetype=scans.media_type(agreement.scan_name),
+                     download_name=f"{agreement.code}{scans.path_of(agreement.scan_name).suffix}")
 
 
 @bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])

@@ -26,7 +26,7 @@ from registry.vocab import (
 
 FIELDS = (
     "eldercare", "medical", "signed_on", "valid_from", "valid_to", "terminated_on",
-    "visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties",
+    "visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties", "scan_name",
 )
 
 
