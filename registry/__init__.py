@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, render_template, request
-from flask_babel import format_date
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -108,6 +108,10 @@ def register_template_helpers(app: Flask) -> None:
         from registry.permissions import in_region
 
         return current_user.is_authenticated and in_region(current_user, region_code)
+
+    @app.template_filter("when")
+    def when_filter(value) -> str:
+        return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
 
     @app.template_filter("day")
     def day_filter(value) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-24 14:21:01.493203
+Create Date: 2026-11-24 14:28:14.845352
 
 """
 from alembic import op
@@ -61,8 +61,8 @@ def upgrade():
     sa.Column('insurance_designated_on', sa.Date(), nullable=True),
     sa.Column('host_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("kind in ('eldercare', 'medical')", name=op.f('ck_institutions_kind')),
     sa.CheckConstraint('beds_nursing is null or (beds_nursing >= 0 and beds_nursing <= beds_total)', name=op.f('ck_institutions_beds_nursing')),
     sa.CheckConstraint('beds_total is null or beds_total >= 0', name=op.f('ck_institutions_beds_total')),
@@ -106,7 +106,7 @@ def upgrade():
     sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('region_code', sa.String(length=16), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['region_code'], ['regions.code'], name=op.f('fk_users_region_code_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
@@ -127,8 +127,8 @@ def upgrade():
     sa.Column('medical_duties', sa.Text(), nullable=False),
     sa.Column('scan_name', sa.String(length=200), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.Column('updated_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint('eldercare_id <> medical_id', name=op.f('ck_agreements_two_parties')),
     sa.CheckConstraint('valid_from <= valid_to', name=op.f('ck_agreements_valid_range')),
     sa.ForeignKeyConstraint(['eldercare_id'], ['institutions.id'], name=op.f('fk_agreements_eldercare_id_institutions')),
@@ -142,7 +142,7 @@ def upgrade():
 
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('entity', sa.String(length=32), nullable=False),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text, func
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
+from registry.models.clock import utcnow
 from registry.models.institutions import Institution
 from registry.vocab import SERVICES
 
@@ -37,10 +38,8 @@ class Agreement(db.Model):
     scan_name: Mapped[str | None] = mapped_column(String(200))  # file under instance/scans
 
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime, server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     eldercare: Mapped[Institution] = relationship(foreign_keys=[eldercare_id])
     medical: Mapped[Institution] = relationship(foreign_keys=[medical_id])

@@ -13,13 +13,13 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    func,
     or_,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
+from registry.models.clock import utcnow
 from registry.vocab import ELDERCARE, MEDICAL
 
 
@@ -67,10 +67,8 @@ class Institution(db.Model):
     host_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
 
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime, server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     host: Mapped[Institution | None] = relationship(
         remote_side="Institution.id", back_populates="units"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from registry.extensions import db
+from registry.models.clock import utcnow
 from registry.models.regions import Region
 from registry.vocab import ADMIN, DISTRICT_OFFICIAL
 
@@ -26,7 +27,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(32))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     region: Mapped[Region | None] = relationship()
 
