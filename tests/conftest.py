@@ -22,6 +22,15 @@ def reset_schema() -> None:
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
+def seeded_schema() -> None:
+    """A fresh schema holding the seeded regions and target sets."""
+    reset_schema()
+    db.create_all()
+    seeding.load_regions()
+    seeding.load_target_sets()
+    db.session.commit()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
@@ -38,11 +47,7 @@ def app(database_url, tmp_path_factory):
         "WTF_CSRF_ENABLED": False,
     })
     with app.app_context():
-        reset_schema()
-        db.create_all()
-        seeding.load_regions()
-        seeding.load_target_sets()
-        db.session.commit()
+        seeded_schema()
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -92,3 +97,24 @@ def auth(client) -> AuthActions:
 def make(app):
     """The factories, each run inside an app context and committed."""
     return factories.Factories(app)
+
+
+@pytest.fixture()
+def admin(make, auth) -> None:
+    """Logged in as a city-level administrator, `boss`."""
+    make.user("admin", username="boss")
+    auth.login("boss")
+
+
+@pytest.fixture()
+def civil(make, auth) -> None:
+    """Logged in as city-level civil-affairs staff, `minzheng`."""
+    make.user("civil_affairs", username="minzheng")
+    auth.login("minzheng")
+
+
+@pytest.fixture()
+def health(make, auth) -> None:
+    """Logged in as city-level health staff, `weijian`."""
+    make.user("health", username="weijian")
+    auth.login("weijian")

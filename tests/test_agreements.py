@@ -29,12 +29,6 @@ def agreement_form(home_code: str, medical_code: str, **changes) -> dict:
 
 
 @pytest.fixture()
-def health(make, auth):
-    make.user("health", username="weijian")
-    auth.login("weijian")
-
-
-@pytest.fixture()
 def pair(app, make):
     """A home and a hospital in 茂南区, 2.22 km apart."""
     home = make.home(name="茂南颐养院", lat=21.6640, lon=110.9160)

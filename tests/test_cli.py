@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region, Target, User
-from tests.conftest import reset_schema
+from tests.conftest import reset_schema, seeded_schema
 
 
 def count(app, model) -> int:
@@ -36,13 +36,7 @@ def test_init_migrates_and_seeds_and_is_safe_to_run_again(app, runner):
             assert 12 in values  # an administrator's edit survives a second init
     finally:
         with app.app_context():
-            reset_schema()
-            db.create_all()
-            from registry.services import seeding
-
-            seeding.load_regions()
-            seeding.load_target_sets()
-            db.session.commit()
+            seeded_schema()
 
 
 def test_demo_loads_once_into_an_empty_register(app, runner):

@@ -34,18 +34,6 @@ def medical_form(**changes) -> dict:
     return data | changes
 
 
-@pytest.fixture()
-def civil(make, auth):
-    make.user("civil_affairs", username="minzheng")
-    auth.login("minzheng")
-
-
-@pytest.fixture()
-def health(make, auth):
-    make.user("health", username="weijian")
-    auth.login("weijian")
-
-
 def count_institutions(app) -> int:
     with app.app_context():
         return len(db.session.scalars(select(Institution)).all())
@@ -216,9 +204,7 @@ def test_a_stale_edit_is_refused_and_keeps_the_newer_save(app, client, civil, ma
         assert db.session.get(Institution, home).name == "第一个人的修改"
 
 
-def test_closing_keeps_the_record_and_offers_to_close_units(app, client, make, auth):
-    make.user("admin", username="boss")
-    auth.login("boss")
+def test_closing_keeps_the_record_and_offers_to_close_units(app, client, make, admin):
     home = make.home()
     clinic = make.medical(host=home, medical_type="医务室")
     page = client.get(f"/institutions/{home}/close")
@@ -247,9 +233,7 @@ def test_closing_without_the_units_leaves_them_operating(app, client, civil, mak
         assert db.session.get(Institution, clinic).closed_on is None
 
 
-def test_admin_deletes_a_record_entered_in_error_with_an_audit_event(app, client, make, auth):
-    make.user("admin", username="boss")
-    auth.login("boss")
+def test_admin_deletes_a_record_entered_in_error_with_an_audit_event(app, client, make, admin):
     home = make.home(name="误录养老院")
     assert "确认删除" in client.get(f"/institutions/{home}/delete").text
     response = client.post(f"/institutions/{home}/delete")
@@ -260,9 +244,7 @@ def test_admin_deletes_a_record_entered_in_error_with_an_audit_event(app, client
         assert event.before["name"] == "误录养老院" and event.after is None
 
 
-def test_a_record_with_units_cannot_be_deleted(app, client, make, auth):
-    make.user("admin", username="boss")
-    auth.login("boss")
+def test_a_record_with_units_cannot_be_deleted(app, client, make, admin):
     home = make.home()
     make.medical(host=home, medical_type="医务室")
     client.post(f"/institutions/{home}/delete")

@@ -1,0 +1,259 @@
+"""Who may read and edit what (DESIGN §5), route by route, role by role.
+
+Every case builds the same small register (the database is emptied after each
+test by conftest), logs in as one user and asks one route once:
+
+* 茂南区 (440902): a home, a hospital, an in-house clinic hosted by the home,
+  and an agreement between the home and the hospital;
+* 高州市 (440981): a home and a hospital, and an agreement between them;
+* a cross-district agreement: the 高州 home with the 茂南 hospital.
+
+The users are the city-level admin, civil_affairs and health, and
+civil_affairs, health and district_official bound to 茂南区. Out of scope
+answers 404, in scope but not allowed answers 403, both before any form
+validation; anonymous visitors are sent to /login.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from tests.factories import GAOZHOU, MAONAN
+
+# A POST the user may make: the form may be invalid (200) or saved (302); it must
+# not be refused (403) nor hidden (404).
+OK = "ok"
+
+# The users of the table, in the order of its columns: (role, region).
+USERS = [
+    ("admin", None),
+    ("civil_affairs", None),
+    ("health", None),
+    ("civil_affairs", MAONAN),
+    ("health", MAONAN),
+    ("district_official", MAONAN),
+]
+
+NAMES = {
+    "mn_home": "茂南颐康测试养老院",
+    "mn_hosp": "茂南仁济测试医院",
+    "mn_clinic": "颐康内设测试医务室",
+    "gz_home": "高州福寿测试养老院",
+    "gz_hosp": "高州中和测试医院",
+}
+MAONAN_INSTITUTIONS = ("mn_home", "mn_hosp", "mn_clinic")
+ALL_INSTITUTIONS = tuple(NAMES)
+
+# Routes use the register's ids: {mn_home}, {mn_hosp}, {mn_clinic}, {gz_home},
+# {gz_hosp}, {mn_agr} (茂南 home + 茂南 hospital), {cross_agr} (高州 home +
+# 茂南 hospital), {gz_agr} (高州 home + 高州 hospital), {target} (a user).
+#
+#   method, route,                                    admin  civ    health civ@MN health@MN official@MN
+TABLE = [
+    # The start page and the lists: everyone who is logged in.
+    ("GET", "/",                                        200,   200,   200,   200,   200,   200),
+    ("GET", "/homes",                                   200,   200,   200,   200,   200,   200),
+    ("GET", "/medical",                                 200,   200,   200,   200,   200,   200),
+    ("GET", "/agreements",                              200,   200,   200,   200,   200,   200),
+    # Record pages: a district user reads only its own region.
+    ("GET", "/institutions/{mn_home}",                  200,   200,   200,   200,   200,   200),
+    ("GET", "/institutions/{mn_hosp}",                  200,   200,   200,   200,   200,   200),
+    ("GET", "/institutions/{mn_clinic}",                200,   200,   200,   200,   200,   200),
+    ("GET", "/institutions/{gz_home}",                  200,   200,   200,   404,   404,   404),
+    ("GET", "/institutions/{gz_hosp}",                  200,   200,   200,   404,   404,   404),
+    # Homes are edited (and closed) by admin and civil affairs.
+    ("GET", "/institutions/{mn_home}/edit",             200,   200,   403,   200,   403,   403),
+    ("POST", "/institutions/{mn_home}/edit",            OK,    OK,    403,   OK,    403,   403),
+    ("GET", "/institutions/{mn_home}/close",            200,   200,   403,   200,   403,   403),
+    ("POST", "/institutions/{mn_home}/close",           OK,    OK,    403,   OK,    403,   403),
+    ("GET", "/institutions/{gz_home}/edit",             200,   200,   403,   404,   404,   404),
+    ("POST", "/institutions/{gz_home}/edit",            OK,    OK,    403,   404,   404,   404),
+    ("GET", "/institutions/{gz_home}/close",            200,   200,   403,   404,   404,   404),
+    ("POST", "/institutions/{gz_home}/close",           OK,    OK,    403,   404,   404,   404),
+    # Medical institutions, the in-house clinic included, by admin and health.
+    ("GET", "/institutions/{mn_hosp}/edit",             200,   403,   200,   403,   200,   403),
+    ("POST", "/institutions/{mn_hosp}/edit",            OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/institutions/{mn_hosp}/close",            200,   403,   200,   403,   200,   403),
+    ("POST", "/institutions/{mn_hosp}/close",           OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/institutions/{mn_clinic}/edit",           200,   403,   200,   403,   200,   403),
+    ("POST", "/institutions/{mn_clinic}/edit",          OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/institutions/{mn_clinic}/close",          200,   403,   200,   403,   200,   403),
+    ("POST", "/institutions/{mn_clinic}/close",         OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/institutions/{gz_hosp}/edit",             200,   403,   200,   404,   404,   404),
+    ("POST", "/institutions/{gz_hosp}/edit",            OK,    403,   OK,    404,   404,   404),
+    ("GET", "/institutions/{gz_hosp}/close",            200,   403,   200,   404,   404,   404),
+    ("POST", "/institutions/{gz_hosp}/close",           OK,    403,   OK,    404,   404,   404),
+    # Deleting a record entered in error: admin only.
+    ("GET", "/institutions/{mn_home}/delete",           200,   403,   403,   403,   403,   403),
+    ("POST", "/institutions/{mn_home}/delete",          OK,    403,   403,   403,   403,   403),
+    ("GET", "/institutions/{mn_clinic}/delete",         200,   403,   403,   403,   403,   403),
+    ("POST", "/institutions/{mn_clinic}/delete",        OK,    403,   403,   403,   403,   403),
+    ("GET", "/institutions/{gz_hosp}/delete",           200,   403,   403,   404,   404,   404),
+    ("POST", "/institutions/{gz_hosp}/delete",          OK,    403,   403,   404,   404,   404),
+    # Registering: the role decides (403) before the host is looked up (404).
+    ("GET", "/institutions/new?kind=eldercare",         200,   200,   403,   200,   403,   403),
+    ("POST", "/institutions/new?kind=eldercare",        OK,    OK,    403,   OK,    403,   403),
+    ("GET", "/institutions/new?kind=medical",           200,   403,   200,   403,   200,   403),
+    ("POST", "/institutions/new?kind=medical",          OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/institutions/new?kind=medical&host={mn_home}",  200, 403, 200, 403,   200,   403),
+    ("POST", "/institutions/new?kind=medical&host={mn_home}", OK,  403, OK,  403,   OK,    403),
+    ("GET", "/institutions/new?kind=medical&host={gz_home}",  200, 403, 200, 403,   404,   403),
+    ("POST", "/institutions/new?kind=medical&host={gz_home}", OK,  403, OK,  403,   404,   403),
+    ("GET", "/institutions/new?kind=eldercare&host={gz_hosp}",  200, 200, 403, 404, 403,   403),
+    ("POST", "/institutions/new?kind=eldercare&host={gz_hosp}", OK,  OK,  403, 404, 403,   403),
+    # Agreements: read when either party is in the region ...
+    ("GET", "/agreements/{mn_agr}",                     200,   200,   200,   200,   200,   200),
+    ("GET", "/agreements/{cross_agr}",                  200,   200,   200,   200,   200,   200),
+    ("GET", "/agreements/{gz_agr}",                     200,   200,   200,   404,   404,   404),
+    # ... edited by admin and health, only where the home is in the editor's region.
+    ("GET", "/agreements/{mn_agr}/edit",                200,   403,   200,   403,   200,   403),
+    ("POST", "/agreements/{mn_agr}/edit",               OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/agreements/{mn_agr}/terminate",           200,   403,   200,   403,   200,   403),
+    ("POST", "/agreements/{mn_agr}/terminate",          OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/agreements/{cross_agr}/edit",             200,   403,   200,   403,   403,   403),
+    ("POST", "/agreements/{cross_agr}/edit",            OK,    403,   OK,    403,   403,   403),
+    ("GET", "/agreements/{cross_agr}/terminate",        200,   403,   200,   403,   403,   403),
+    ("POST", "/agreements/{cross_agr}/terminate",       OK,    403,   OK,    403,   403,   403),
+    ("GET", "/agreements/{gz_agr}/edit",                200,   403,   200,   404,   404,   404),
+    ("POST", "/agreements/{gz_agr}/edit",               OK,    403,   OK,    404,   404,   404),
+    ("GET", "/agreements/{gz_agr}/terminate",           200,   403,   200,   404,   404,   404),
+    ("POST", "/agreements/{gz_agr}/terminate",          OK,    403,   OK,    404,   404,   404),
+    ("GET", "/agreements/new",                          200,   403,   200,   403,   200,   403),
+    ("POST", "/agreements/new",                         OK,    403,   OK,    403,   OK,    403),
+    ("GET", "/agreements/new?eldercare={mn_home}",      200,   403,   200,   403,   200,   403),
+    ("GET", "/agreements/new?eldercare={gz_home}",      200,   403,   200,   403,   404,   403),
+    ("POST", "/agreements/new?eldercare={gz_home}",     OK,    403,   OK,    403,   404,   403),
+    # Administration: admin only.
+    ("GET", "/admin/users",                             200,   403,   403,   403,   403,   403),
+    ("GET", "/admin/users/new",                         200,   403,   403,   403,   403,   403),
+    ("POST", "/admin/users/new",                        OK,    403,   403,   403,   403,   403),
+    ("GET", "/admin/audit",                             200,   403,   403,   403,   403,   403),
+    ("POST", "/admin/users/{target}/deactivate",        302,   403,   403,   403,   403,   403),
+]
+
+# Cases where the app is known to answer otherwise: (role, region, method, route) -> reason.
+KNOWN_BUGS: dict[tuple[str, str | None, str, str], str] = {}
+
+
+def _user_label(role: str, region: str | None) -> str:
+    return f"{role}@{region or 'city'}"
+
+
+def _cases():
+    for method, route, *expected in TABLE:
+        assert len(expected) == len(USERS), f"{method} {route}: one column per user"
+        for (role, region), status in zip(USERS, expected, strict=True):
+            case_id = f"{_user_label(role, region)} {method} {route} -> {status}"
+            reason = KNOWN_BUGS.get((role, region, method, route))
+            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+            yield pytest.param(role, region, method, route, status, id=case_id, marks=marks)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(monkeypatch):
+    """Cheap password hashes: every case creates users and logs one in."""
+    monkeypatch.setattr("registry.models.users.generate_password_hash",
+                        partial(generate_password_hash, method="pbkdf2:sha256:1"))
+
+
+@pytest.fixture()
+def register(make) -> dict[str, int]:
+    """The register every case asks about, ids by name (users are made at login)."""
+    ids = {
+        "mn_home": make.home(MAONAN, name=NAMES["mn_home"]),
+        "mn_hosp": make.medical(MAONAN, name=NAMES["mn_hosp"]),
+        "gz_home": make.home(GAOZHOU, name=NAMES["gz_home"]),
+        "gz_hosp": make.medical(GAOZHOU, name=NAMES["gz_hosp"]),
+    }
+    ids["mn_clinic"] = make.medical(MAONAN, host=ids["mn_home"], medical_type="医务室",
+                                    name=NAMES["mn_clinic"])
+    ids["mn_agr"] = make.agreement(ids["mn_home"], ids["mn_hosp"])
+    ids["cross_agr"] = make.agreement(ids["gz_home"], ids["mn_hosp"])
+    ids["gz_agr"] = make.agreement(ids["gz_home"], ids["gz_hosp"])
+    ids["target"] = make.user("civil_affairs", GAOZHOU, username="target-user")
+    return ids
+
+
+@pytest.fixture()
+def login(make, auth):
+    """Create a user of `role` and `region` and log in as it."""
+
+    def login_as(role: str, region: str | None) -> None:
+        username = f"{role.replace('_', '-')}-{region or 'city'}"
+        make.user(role, region, username=username)
+        response = auth.login(username)
+        assert response.status_code == 302, f"{_user_label(role, region)} could not log in"
+
+    return login_as
+
+
+@pytest.mark.parametrize(("role", "region", "method", "route", "expected"), _cases())
+def test_route_answers_by_role(client, register, login, role, region, method, route, expected):
+    login(role, region)
+    response = client.open(route.format(**register), method=method)
+    who = f"{_user_label(role, region)} {method} {route}"
+    if expected == OK:
+        assert response.status_code not in (403, 404), (
+            f"{who}: expected to be allowed, got {response.status_code}")
+    else:
+        assert response.status_code == expected, (
+            f"{who}: expected {expected}, got {response.status_code}")
+
+
+ANONYMOUS_ROUTES = sorted({(method, route) for method, route, *_ in TABLE})
+
+
+@pytest.mark.parametrize(("method", "route"), ANONYMOUS_ROUTES,
+                         ids=[f"anonymous {m} {r} -> 302 /login" for m, r in ANONYMOUS_ROUTES])
+def test_anonymous_is_sent_to_login(client, register, method, route):
+    response = client.open(route.format(**register), method=method)
+    location = response.headers.get("Location", "")
+    assert (response.status_code, location.split("?")[0]) == (302, "/login"), (
+        f"anonymous {method} {route}: expected 302 to /login, "
+        f"got {response.status_code} to {location!r}")
+
+
+@pytest.mark.parametrize(("role", "region"), USERS, ids=[_user_label(*u) for u in USERS])
+def test_search_lists_only_institutions_in_scope(client, register, login, role, region):
+    login(role, region)
+    response = client.get("/institutions/search.json?q=测试")
+    found = sorted(row["name"] for row in response.get_json())
+    in_scope = MAONAN_INSTITUTIONS if region == MAONAN else ALL_INSTITUTIONS
+    expected = sorted(NAMES[key] for key in in_scope)
+    assert found == expected, (
+        f"{_user_label(role, region)} GET /institutions/search.json?q=测试: "
+        f"expected {expected}, got {found}")
+
+
+def _list_cases():
+    """(page, what, in scope for 茂南 users): what each list shows (city users see all)."""
+    rows = [
+        ("/homes", "mn_home", True),
+        ("/homes", "gz_home", False),
+        ("/medical", "mn_hosp", True),
+        ("/medical", "mn_clinic", True),
+        ("/medical", "gz_hosp", False),
+        ("/agreements", "mn_agr", True),
+        ("/agreements", "cross_agr", True),  # its medical party is in 茂南
+        ("/agreements", "gz_agr", False),
+    ]
+    for role, region in USERS:
+        for page, what, in_maonan in rows:
+            shown = in_maonan or region is None
+            case_id = f"{_user_label(role, region)} GET {page} {'shows' if shown else 'hides'} {what}"
+            yield pytest.param(role, region, page, what, shown, id=case_id)
+
+
+@pytest.mark.parametrize(("role", "region", "page", "what", "shown"), _list_cases())
+def test_list_shows_only_records_in_scope(client, register, login, role, region, page, what, shown):
+    login(role, region)
+    response = client.get(page)
+    # Institutions by name; agreements by their link (a listed cross-district
+    # agreement names its 高州 home, so names do not tell agreements apart).
+    marker = f'href="/agreements/{register[what]}"' if page == "/agreements" else NAMES[what]
+    assert (marker in response.text) == shown, (
+        f"{_user_label(role, region)} GET {page}: {what} ({marker}) should be "
+        f"{'listed' if shown else 'absent'}")
