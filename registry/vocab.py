@@ -103,3 +103,21 @@ def choices(vocabulary: dict, blank: str | None = None) -> list[SelectChoice]:
     """Options for a select field (value → label), optionally led by a blank choice."""
     options = [SelectChoice(value, label) for value, label in vocabulary.items()]
     return [SelectChoice("", blank), *options] if blank is not None else options
+
+# Field names as the change history shows them (DESIGN §8 labels).
+FIELD_LABELS = {
+    "code": _l("机构编码"), "kind": _l("机构类别"), "name": _l("机构名称"), "uscc": _l("统一社会信用代码"),
+    "region_code": _l("所属区县"), "address": _l("地址"), "lat": _l("纬度"), "lon": _l("经度"),
+    "coord_source": _l("坐标来源"), "ownership": _l("举办性质"), "opened_on": _l("成立日期"),
+    "closed_on": _l("停业日期"), "beds_total": _l("床位数"), "beds_nursing": _l("护理型床位数"),
+    "rating": _l("等级评定"), "filing_no": _l("备案号"), "medical_type": _l("医疗机构类型"),
+    "level": _l("医院等级"), "licence_no": _l("执业许可证登记号"), "two_in_one": _l("两证合一"),
+    "insurance_applied_on": _l("医保定点申请日期"), "insurance_designated_on": _l("医保定点日期"),
+    "host_id": _l("设立单位"), "eldercare_id": _l("养老机构"), "medical_id": _l("医疗卫生机构"),
+    "signed_on": _l("签订日期"), "valid_from": _l("生效日期"), "valid_to": _l("到期日期"),
+    "terminated_on": _l("终止日期"), "services": _l("服务内容"), "visit_frequency": _l("巡诊频次"),
+    "fees": _l("费用约定"), "referral_terms": _l("双向转诊与预约就诊约定"),
+    "eldercare_duties": _l("养老机构责任"), "medical_duties": _l("医疗卫生机构责任"),
+    "scan_name": _l("协议扫描件"), "username": _l("用户名"), "full_name": _l("姓名或单位"),
+    "role": _l("角色"), "active": _l("状态"),
+}

@@ -149,7 +149,8 @@ def _check_host(kind: str, values: dict[str, Any], current: Institution | None) 
     if current is not None and host.host_id == current.id:
         return {"host": _("两个机构不能互为设立单位")}
     if values.get("region_code") and host.region_code != values["region_code"]:
-        return {"region_code": _("内设机构须与设立单位在同一区县（%(region)s）", region=host.region_code)}
+        region = db.session.get(Region, host.region_code)
+        return {"region_code": _("内设机构须与设立单位在同一区县（%(region)s）", region=region.name)}
     return {}
 
 
