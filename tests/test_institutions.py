@@ -277,3 +277,19 @@ def test_status_and_type_filters(client, health, make):
     assert "已停业的医院" in closed and "运营中的诊所" not in closed
     clinics = client.get("/medical?medical_type=诊所").text
     assert "运营中的诊所" in clinics and "已停业的医院" not in clinics
+
+
+def test_closing_a_record_someone_just_edited_is_refused(app, client, civil, make):
+    home = make.home()
+    with app.app_context():
+        version = db.session.get(Institution, home).version
+    client.post(f"/institutions/{home}/edit", data=home_form(name="刚改过的名字", lat="", lon="", version=version))
+    response = client.post(f"/institutions/{home}/close", data={"closed_on": "2024-07-01", "version": version})
+    assert "该记录已被他人修改" in response.text
+    with app.app_context():
+        assert db.session.get(Institution, home).closed_on is None
+
+
+def test_a_malformed_host_parameter_is_not_found(client, health):
+    assert client.get("/institutions/new?kind=medical&host=abc").status_code == 200
+    assert client.get("/institutions/new?kind=medical&host=999").status_code == 404

@@ -95,11 +95,10 @@ def create():
     if not permissions.can_create(current_user, "agreement"):
         abort(403)
     form = AgreementForm()
-    home = None
-    if request.args.get("eldercare"):
-        home = permissions.get_institution_or_404(current_user, int(request.args["eldercare"]))
-        if request.method == "GET":
-            form.eldercare_code.data = f"{home.code} {home.name}"
+    home_id = request.args.get("eldercare", type=int)
+    home = permissions.get_institution_or_404(current_user, home_id) if home_id else None
+    if home is not None and request.method == "GET":
+        form.eldercare_code.data = f"{home.code} {home.name}"
     if form.validate_on_submit():
         agreement = _save(form)
         if agreement is not None:
@@ -168,9 +167,7 @@ def terminate(agreement_id: int):
         form.version.data = str(agreement.version)
     if form.validate_on_submit():
         try:
-            if form.version_number() != agreement.version:
-                raise StaleEdit()
-            service.terminate(agreement, form.terminated_on.data)
+            service.terminate(agreement, form.terminated_on.data, form.version_number())
         except StaleEdit:
             db.session.rollback()
             form.form_errors.append(stale_message())

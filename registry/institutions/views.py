@@ -110,9 +110,8 @@ def create():
         abort(404)
     if not permissions.can_create(current_user, kind):
         abort(403)
-    host = None
-    if request.args.get("host"):
-        host = permissions.get_institution_or_404(current_user, int(request.args["host"]))
+    host_id = request.args.get("host", type=int)
+    host = permissions.get_institution_or_404(current_user, host_id) if host_id else None
     form = _form(kind)
     if request.method == "GET" and host is not None:
         form.host_code.data = host.code
@@ -203,9 +202,8 @@ def close(institution_id: int):
         form.close_units.data = bool(operating_units)
     if form.validate_on_submit():
         try:
-            if form.version_number() != institution.version:
-                raise StaleEdit()
-            closed = service.close(institution, form.closed_on.data, form.close_units.data)
+            closed = service.close(institution, form.closed_on.data, form.close_units.data,
+                                   form.version_number())
         except StaleEdit:
             db.session.rollback()
             form.form_errors.append(stale_message())

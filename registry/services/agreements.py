@@ -169,8 +169,10 @@ def update(
     return True
 
 
-def terminate(agreement: Agreement, day: date) -> None:
-    """已终止: the agreement no longer applies from `day` on (audited)."""
+def terminate(agreement: Agreement, day: date, version: int | None = None) -> None:
+    """已终止: the agreement no longer applies from `day` on (audited; refused when stale)."""
+    if version is not None and version != agreement.version:
+        raise StaleEdit()
     if agreement.signed_on and day < agreement.signed_on:
         raise RecordInvalid({"terminated_on": _("终止日期不能早于签订日期")})
     before = audit.snapshot(agreement)

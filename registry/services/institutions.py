@@ -213,11 +213,16 @@ def update(institution: Institution, values: dict[str, Any], version: int | None
     return True
 
 
-def close(institution: Institution, day: date, close_units: bool = False) -> list[Institution]:
+def close(
+    institution: Institution, day: date, close_units: bool = False, version: int | None = None
+) -> list[Institution]:
     """停业: set the closing day (never deletes); optionally close operating units too.
 
-    Returns every institution closed, the host first.
+    Refused when someone saved the record since `version` was read. Returns every
+    institution closed, the host first.
     """
+    if version is not None and version != institution.version:
+        raise StaleEdit()
     if day < institution.opened_on:
         raise RecordInvalid({"closed_on": _("停业日期不能早于成立日期")})
     targets = [institution]
