@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, render_template, request
-from flask_babel import format_date, format_datetime
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from registry import config as settings
 from registry.database import configure_sqlite
@@ -46,9 +45,6 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ROOT / "translations"))
     login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("请先登录")
-    login_manager.login_message_category = "warning"
     login_manager.session_protection = "strong"
 
     from registry.models import User
@@ -58,15 +54,36 @@ def register_extensions(app: Flask) -> None:
         user = db.session.get(User, int(user_id))
         return user if user is not None and user.active else None
 
+    @login_manager.request_loader
+    def load_user_from_token(req) -> User | None:
+        """`Authorization: Bearer …` authenticates API requests only."""
+        header = req.headers.get("Authorization", "")
+        if req.blueprint != "api" or not header.startswith("Bearer "):
+            return None
+        from registry.services import tokens
+
+        return tokens.user_for(header.removeprefix("Bearer ").strip())
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if request.blueprint == "api":
+            return jsonify(error=_("需要登录或有效的接口令牌")), 401
+        flash(_("请先登录"), "warning")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
 
 def register_blueprints(app: Flask) -> None:
     from registry.admin import bp as admin_bp
     from registry.agreements import bp as agreements_bp
+    from registry.api import bp as api_bp
     from registry.auth import bp as auth_bp
+    from registry.compliance import bp as compliance_bp
     from registry.institutions import bp as institutions_bp
     from registry.main import bp as main_bp
+    from registry.training import bp as training_bp
 
-    for blueprint in (main_bp, auth_bp, institutions_bp, agreements_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, institutions_bp, agreements_bp, compliance_bp, training_bp,
+                      admin_bp, api_bp):
         app.register_blueprint(blueprint)
 
 
@@ -84,6 +101,8 @@ def register_errorhandlers(app: Flask) -> None:
         if code == 500:
             db.session.rollback()
         message = messages.get(code, messages[500])()
+        if request.blueprint == "api":
+            return jsonify(error=message), code
         return render_template("errors.html", code=code, message=message), code
 
     for code in messages:
@@ -112,6 +131,12 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("when")
     def when_filter(value) -> str:
         return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+
+    @app.template_filter("percent")
+    def percent_filter(value) -> str:
+        return format_percent(value, "#,##0.0%") if value is not None else "—"
+
+    app.add_template_global(region_names)
 
     @app.template_filter("day")
     def day_filter(value) -> str:

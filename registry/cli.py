@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import unicodedata
+from datetime import date
 
 import click
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from registry.extensions import db
-from registry.services import RecordInvalid, seeding, users
+from registry.services import RecordInvalid, compliance, seeding, users
 from registry.vocab import ROLES
 
 registry_group = AppGroup("registry", help="医养结合登记系统 commands.")
@@ -63,3 +66,48 @@ def create_user_command(username: str, role: str, region: str | None, full_name:
         sys.exit(1)
     db.session.commit()
     click.echo(f"User {username} created ({role}).", err=True)
+
+
+@registry_group.command("compliance")
+@click.option("--as-of", "as_of", required=True, help="The day to count on, YYYY-MM-DD.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON of DESIGN §8 alone on stdout.")
+@click.option("--target-set", default=compliance.DEFAULT_TARGET_SET, show_default=True)
+def compliance_command(as_of: str, as_json: bool, target_set: str) -> None:
+    """Indicators and targets as of a day: a readable table, or JSON."""
+    try:
+        day = date.fromisoformat(as_of)
+    except ValueError as error:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--as-of") from error
+    report = compliance.compute(day, target_set)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+        return
+    names = {r.code: r.name for r in report.regions}
+    scopes = [compliance.CITY, *names]
+    click.echo(f"{report.target_set.document_no if report.target_set else target_set}  as of {day}")
+    header = ["indicator", *["全市" if s == compliance.CITY else names[s] for s in scopes]]
+    rows = [header]
+    for key, indicator in compliance.INDICATORS.items():
+        cells = [key]
+        for scope in scopes:
+            figure = report.figure(key, scope)
+            if indicator.share:
+                cells.append("—" if figure.value is None else
+                             f"{figure.value:.1%} ({figure.numerator}/{figure.denominator})")
+            else:
+                cells.append(str(figure.value))
+        rows.append(cells)
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        click.echo("  ".join(cell + " " * (widths[i] - _width(cell)) for i, cell in enumerate(row)))
+    click.echo("")
+    for result in report.targets:
+        t = result.target
+        state = "met" if result.met else ("OVERDUE" if result.overdue else "not met")
+        click.echo(f"{t.indicator:<26} {t.scope:<10} {t.deadline}  {t.comparator} {float(t.value):g}"
+                   f"  actual {result.actual}  {state}")
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, exists, or_, select
 
 from registry.extensions import db
-from registry.models import Agreement, Institution, User
+from registry.models import Agreement, Institution, TrainingRecord, User
 from registry.vocab import ADMIN, CIVIL_AFFAIRS, ELDERCARE, HEALTH, MEDICAL
 
 # Edit rights follow the kind of record (63号 clause 十一).
@@ -126,3 +126,42 @@ def require_edit_agreement(user: User, agreement_id: int) -> Agreement:
 def editable_regions(user: User) -> list[str] | None:
     """Region codes the user may register records in; None means every region."""
     return None if user.region_code is None else [user.region_code]
+
+
+def report_regions(user: User) -> list[str] | None:
+    """Regions whose figures the user sees in full; None means every region.
+
+    A district official (or district staff) sees their own region in full and
+    the city totals as numbers only.
+    """
+    return None if user.region_code is None else [user.region_code]
+
+
+def require_drill_down(user: User, scope: str) -> None:
+    """404 unless the user may list the institutions behind a number of `scope`."""
+    if scope == "city":
+        if user.region_code is not None:
+            abort(404)
+    elif not in_region(user, scope):
+        abort(404)
+
+
+TRAINING_EDITORS = frozenset({ADMIN, CIVIL_AFFAIRS, HEALTH})
+
+
+def training_for(user: User) -> Select:
+    """Training records the user may read."""
+    query = select(TrainingRecord)
+    if user.region_code is not None:
+        query = query.where(TrainingRecord.region_code == user.region_code)
+    return query
+
+
+def require_edit_training(user: User, record_id: int) -> TrainingRecord:
+    """The training record when the user may edit it: 404 out of scope, 403 read-only."""
+    record = db.session.get(TrainingRecord, record_id)
+    if record is None or not in_region(user, record.region_code):
+        abort(404)
+    if user.role not in TRAINING_EDITORS:
+        abort(403)
+    return record

@@ -40,6 +40,10 @@ MEDICAL_TYPES = {
 FILED_TYPES = frozenset({"诊所", "医务室", "护理站"})
 # 63号 一(一): what a home of 200 beds or more should set up inside.
 LARGE_HOME_UNIT_TYPES = frozenset({"护理院", "医务室", "门诊部", "护理站", "老年病医院", "康复医院"})
+# Medical institutions that can set up an elder-care home (一(一): 引导有条件的基层医疗卫生机构…).
+HOME_HOSTING_TYPES = frozenset(
+    {"综合医院", "中医医院", "康复医院", "护理院", "老年病医院", "卫生院", "社区卫生服务中心"}
+)
 # 63号 一(三): specialties that make an integrated institution count.
 SPECIALTY_TYPES = frozenset({"老年病医院", "康复医院", "护理院", "中医医院"})
 

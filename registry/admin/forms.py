@@ -2,7 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import DateField, DecimalField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from registry.vocab import ROLES, choices
@@ -21,3 +22,24 @@ class UserForm(FlaskForm):
     password = PasswordField(_l("初始密码"), validators=[InputRequired(message=_l("请填写初始密码"))],
                              description=_l("至少 12 位，不能包含用户名"))
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
+
+
+class TargetForm(FlaskForm):
+    """A target: indicator, scope, deadline, comparator and value (shares in per cent)."""
+
+    indicator = SelectField(_l("指标"), validators=[InputRequired(message=_l("请选择指标"))])
+    scope = SelectField(_l("范围"), validators=[InputRequired(message=_l("请选择范围"))])
+    deadline = DateField(_l("期限"), validators=[InputRequired(message=_l("请填写期限"))])
+    comparator = SelectField(_l("比较方式"), choices=[SelectChoice(">=", "≥"), SelectChoice("<=", "≤"),
+                                                     SelectChoice("==", "=")])
+    value = DecimalField(_l("目标值"), places=None, validators=[InputRequired(message=_l("请填写目标值"))],
+                         description=_l("占比类指标填百分数，如 100 表示 100%"))
+    clause = StringField(_l("条款"), validators=[Optional(), Length(max=32)])
+    note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=500)])
+
+
+class TokenForm(FlaskForm):
+    """Issue an API token for a user."""
+
+    user_id = SelectField(_l("账号"), coerce=int, validators=[InputRequired(message=_l("请选择账号"))])
+    name = StringField(_l("用途"), validators=[InputRequired(message=_l("请填写令牌用途")), Length(max=100)])

@@ -6,18 +6,21 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from registry.admin import bp
-from registry.admin.forms import UserForm
+from registry.admin.forms import TargetForm, TokenForm, UserForm
 from registry.display import region_names
 from registry.extensions import db
 from registry.forms import EmptyForm, apply_errors
 from registry.listing import paginate
-from registry.models import AuditEvent, User
+from registry.models import ApiToken, AuditEvent, Target, TargetSet, User
 from registry.permissions import role_required
-from registry.services import RecordInvalid
+from registry.services import RecordInvalid, compliance
+from registry.services import targets as targets_service
+from registry.services import tokens as tokens_service
 from registry.services import users as service
-from registry.vocab import ADMIN, AUDIT_ACTIONS, choices
+from registry.vocab import ADMIN, AUDIT_ACTIONS, ROLES, choices
 
 
 @bp.route("/users")
@@ -78,3 +81,104 @@ def audit_log():
     if entity:
         query = query.where(AuditEvent.entity == entity)
     return render_template("admin/audit.html", page=paginate(query), action=action, entity=entity)
+
+
+def _target_form(target_set: TargetSet, **kwargs) -> TargetForm:
+    form = TargetForm(**kwargs)
+    form.indicator.choices = choices({k: i.label for k, i in compliance.INDICATORS.items()},
+                                     blank=_("请选择"))
+    form.scope.choices = choices({compliance.CITY: _("全市")} | region_names())
+    return form
+
+
+def _target_values(form: TargetForm) -> dict:
+    """Form values under the service's names; shares are typed in per cent."""
+    values = {name: getattr(form, name).data for name in targets_service.FIELDS}
+    indicator = compliance.INDICATORS.get(values["indicator"])
+    if values["value"] is not None:
+        values["value"] = float(values["value"]) / (100 if indicator and indicator.share else 1)
+    return values
+
+
+@bp.route("/targets")
+@role_required(ADMIN)
+def targets():
+    """Target sets and their targets; each can be edited, allocations added."""
+    sets = db.session.scalars(select(TargetSet).order_by(TargetSet.id)).all()
+    return render_template("admin/targets.html", target_sets=sets, indicators=compliance.INDICATORS)
+
+
+@bp.route("/targets/<int:target_id>/edit", methods=["GET", "POST"])
+@role_required(ADMIN)
+def edit_target(target_id: int):
+    """Change a target's value, deadline or comparator (audited)."""
+    target = db.get_or_404(Target, target_id)
+    form = _target_form(target.target_set, obj=target)
+    indicator = compliance.INDICATORS.get(target.indicator)
+    if request.method == "GET" and indicator is not None and indicator.share:
+        form.value.data = float(target.value) * 100
+    if form.validate_on_submit():
+        try:
+            targets_service.update(target, _target_values(form))
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(_("已保存目标"), "success")
+            return redirect(url_for(".targets"))
+    return render_template("admin/target_form.html", form=form, target=target, target_set=target.target_set)
+
+
+@bp.route("/target-sets/<set_id>/targets/new", methods=["GET", "POST"])
+@role_required(ADMIN)
+def add_target(set_id: str):
+    """Add a target, such as a district's allocation of a city target."""
+    target_set = db.get_or_404(TargetSet, set_id)
+    form = _target_form(target_set)
+    if request.method == "GET":
+        form.indicator.data = request.args.get("indicator", "")
+        form.deadline.data = None
+    if form.validate_on_submit():
+        try:
+            targets_service.add(target_set, _target_values(form))
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(_("已添加目标"), "success")
+            return redirect(url_for(".targets"))
+    return render_template("admin/target_form.html", form=form, target=None, target_set=target_set)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@role_required(ADMIN)
+def tokens():
+    """API tokens: issue one for a user (shown once), revoke one."""
+    form = TokenForm()
+    users = db.session.scalars(select(User).where(User.active).order_by(User.username)).all()
+    form.user_id.choices = [SelectChoice(u.id, f"{u.username}（{ROLES[u.role]}）") for u in users]
+    issued = None
+    if form.validate_on_submit():
+        try:
+            issued, _token = tokens_service.issue(db.get_or_404(User, form.user_id.data), form.name.data)
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+    rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+    return render_template("admin/tokens.html", form=form, tokens=rows, issued=issued, revoke_form=EmptyForm())
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@role_required(ADMIN)
+def revoke_token(token_id: int):
+    """Revoke a token; it stops working at once."""
+    token = db.get_or_404(ApiToken, token_id)
+    if EmptyForm().validate_on_submit() and token.revoked_at is None:
+        tokens_service.revoke(token)
+        db.session.commit()
+        flash(_("已吊销令牌 %(name)s", name=token.name), "success")
+    return redirect(url_for(".tokens"))

@@ -5,15 +5,19 @@ from registry.models.audit import AuditEvent
 from registry.models.institutions import Institution
 from registry.models.regions import Region
 from registry.models.targets import Target, TargetSet
+from registry.models.tokens import ApiToken
+from registry.models.training import TrainingRecord
 from registry.models.users import User
 
 __all__ = [
     "Agreement",
+    "ApiToken",
     "AgreementService",
     "AuditEvent",
     "Institution",
     "Region",
     "Target",
     "TargetSet",
+    "TrainingRecord",
     "User",
 ]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Institution, Region, Target, TargetSet, User
-from registry.services import agreements, institutions, users
+from registry.services import agreements, institutions, training, users
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "seeds"
 
@@ -94,6 +94,8 @@ def load_demo(path: Path = SEEDS / "demo.json") -> dict[str, int]:
         values["eldercare"] = by_ref[item["eldercare"]]
         values["medical"] = by_ref[item["medical"]]
         agreements.create(values, item["services"], code=item["code"])
+    for item in data.get("training", []):
+        training.create(item | _dates(item, "held_on"))
     created_users = 0
     for item in data["users"]:
         if db.session.scalar(select(User.id).where(User.username == item["username"])) is None:
@@ -103,6 +105,7 @@ def load_demo(path: Path = SEEDS / "demo.json") -> dict[str, int]:
     return {
         "institutions": len(data["institutions"]),
         "agreements": len(data["agreements"]),
+        "training": len(data.get("training", [])),
         "users": created_users,
     }
 

@@ -1,0 +1,128 @@
+"""Pages of the compliance dashboard."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from registry import permissions
+from registry.compliance import bp
+from registry.display import region_names
+from registry.listing import paginate
+from registry.services import compliance, compliance_workbook, todo
+
+SERIES_YEARS = range(2019, 2027)
+QUICK_DAYS = (date(2022, 12, 31), date(2025, 12, 31))
+
+
+def _as_of() -> date:
+    """The day asked about (`?as_of=YYYY-MM-DD`), today when absent or malformed."""
+    raw = request.args.get("as_of", "")
+    if not raw:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        flash(_("日期格式应为 YYYY-MM-DD，已改为今天"), "warning")
+        return date.today()
+
+
+def _chart_data(report: compliance.Report, shown: list[str]) -> dict:
+    """Year-end city series for the charts and this day's values by district for the map."""
+    series = {key: [] for key in compliance.INDICATORS}
+    for year in SERIES_YEARS:
+        yearly = compliance.compute(date(year, 12, 31), report.target_set.id if report.target_set else "")
+        for key in compliance.INDICATORS:
+            series[key].append(yearly.figure(key, compliance.CITY).value)
+    return {
+        "years": list(SERIES_YEARS),
+        "region_names": region_names(),
+        "indicators": {
+            key: {
+                "label": str(indicator.label),
+                "share": indicator.share,
+                "series": series[key],
+                "targets": [
+                    {"deadline": t.target.deadline.isoformat(), "value": float(t.target.value)}
+                    for t in report.targets_for(key, compliance.CITY)
+                ],
+                "regions": {code: report.figure(key, code).value for code in shown},
+            }
+            for key, indicator in compliance.INDICATORS.items()
+        },
+    }
+
+
+@bp.route("")
+@login_required
+def dashboard():
+    """Indicators by region against the targets, as of a chosen day."""
+    day = _as_of()
+    report = compliance.compute(day)
+    visible = permissions.report_regions(current_user)
+    shown = [r.code for r in report.regions if visible is None or r.code in visible]
+    return render_template(
+        "compliance/dashboard.html",
+        report=report,
+        day=day,
+        today=date.today(),
+        quick_days=QUICK_DAYS,
+        shown=shown,
+        city_drill=visible is None,
+        indicators=compliance.INDICATORS,
+        chart_data=_chart_data(report, shown),
+    )
+
+
+@bp.route("/<indicator>/<scope>")
+@login_required
+def drill_down(indicator: str, scope: str):
+    """The institutions behind a number, or those that would count but do not."""
+    if indicator not in compliance.INDICATORS or (scope != compliance.CITY and scope not in region_names()):
+        abort(404)
+    permissions.require_drill_down(current_user, scope)
+    day = _as_of()
+    missing = request.args.get("missing") == "1" and compliance.INDICATORS[indicator].has_missing
+    region = None if scope == compliance.CITY else scope
+    page = paginate(compliance.members(indicator, day, region, missing))
+    report = compliance.compute(day)
+    return render_template(
+        "compliance/drill_down.html",
+        indicator=compliance.INDICATORS[indicator],
+        scope=scope,
+        day=day,
+        missing=missing,
+        page=page,
+        figure=report.figure(indicator, scope),
+        targets=report.targets_for(indicator, scope),
+        missing_help=compliance.MISSING_HELP,
+    )
+
+
+@bp.route("/todo")
+@login_required
+def todo_list():
+    """待办: record-level warnings, per region, newest first."""
+    day = date.today()
+    region = request.args.get("region") or None
+    if region is not None and not permissions.in_region(current_user, region):
+        abort(404)
+    found = todo.items(current_user, day, current_app.config["NEARBY_KM"], region)
+    return render_template("compliance/todo.html", items=found, region=region, day=day, kinds=todo.KINDS)
+
+
+@bp.route("/export.xlsx")
+@login_required
+def export():
+    """The dashboard as a workbook: the indicators, then one sheet per drill-down list."""
+    day = _as_of()
+    stream = compliance_workbook.build(day, permissions.report_regions(current_user))
+    return send_file(
+        stream,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"医养结合指标-{day.isoformat()}.xlsx",
+    )

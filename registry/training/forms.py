@@ -1,0 +1,26 @@
+"""The training record form."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from registry.forms import VersionedForm, required_date
+
+
+class TrainingForm(VersionedForm):
+    """培训记录: when, who organised it, where, how many were trained."""
+
+    held_on = required_date(_l("培训日期"))
+    organiser = StringField(_l("主办单位"), validators=[InputRequired(message=_l("请填写主办单位")),
+                                                    Length(max=200)])
+    region_code = SelectField(_l("所属区县"), validators=[InputRequired(message=_l("请选择所属区县"))])
+    medical_nursing = IntegerField(_l("培训医疗护理人员（人）"), default=0, validators=[
+        InputRequired(message=_l("请填写人数（没有请填 0）")), NumberRange(min=0, message=_l("人数不能为负数"))])
+    caregivers = IntegerField(_l("培训养老护理员（人）"), default=0, validators=[
+        InputRequired(message=_l("请填写人数（没有请填 0）")), NumberRange(min=0, message=_l("人数不能为负数"))])
+    note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=500)])
+
+    fields_saved = ("held_on", "organiser", "region_code", "medical_nursing", "caregivers", "note")
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in self.fields_saved}

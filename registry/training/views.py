@@ -1,0 +1,102 @@
+"""Pages for training records: list, record, edit, delete."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import extract
+
+from registry import permissions
+from registry.display import region_names
+from registry.extensions import db
+from registry.forms import EmptyForm, apply_errors, stale_message
+from registry.listing import paginate
+from registry.models import TrainingRecord
+from registry.services import RecordInvalid, StaleEdit
+from registry.services import training as service
+from registry.training import bp
+from registry.training.forms import TrainingForm
+from registry.vocab import choices
+
+
+def _form(**kwargs) -> TrainingForm:
+    allowed = permissions.editable_regions(current_user)
+    form = TrainingForm(**kwargs)
+    form.region_code.choices = choices(
+        {code: name for code, name in region_names().items() if allowed is None or code in allowed},
+        blank=_("请选择"),
+    )
+    return form
+
+
+@bp.route("")
+@login_required
+def index():
+    """Training records the user may read, by region and year."""
+    query = permissions.training_for(current_user)
+    region = request.args.get("region", "")
+    year = request.args.get("year", type=int)
+    if region:
+        query = query.where(TrainingRecord.region_code == region)
+    if year:
+        query = query.where(extract("year", TrainingRecord.held_on) == year)
+    page = paginate(query.order_by(TrainingRecord.held_on.desc(), TrainingRecord.id.desc()))
+    return render_template("training/list.html", page=page, region=region, year=year,
+                           can_edit=current_user.role in permissions.TRAINING_EDITORS)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """Record a training session."""
+    if current_user.role not in permissions.TRAINING_EDITORS:
+        abort(403)
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            service.create(form.values())
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(_("已登记培训记录"), "success")
+            return redirect(url_for(".index"))
+    return render_template("training/form.html", form=form, record=None)
+
+
+@bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(record_id: int):
+    """Edit a training record."""
+    record = permissions.require_edit_training(current_user, record_id)
+    form = _form(obj=record)
+    if request.method == "GET":
+        form.version.data = str(record.version)
+    if form.validate_on_submit():
+        try:
+            service.update(record, form.values(), form.version_number())
+        except StaleEdit:
+            db.session.rollback()
+            form.form_errors.append(stale_message())
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            db.session.commit()
+            flash(_("已保存修改"), "success")
+            return redirect(url_for(".index"))
+    return render_template("training/form.html", form=form, record=record, delete_form=EmptyForm())
+
+
+@bp.route("/<int:record_id>/delete", methods=["POST"])
+@login_required
+def delete(record_id: int):
+    """Delete a training record entered in error (asks for confirmation first)."""
+    record = permissions.require_edit_training(current_user, record_id)
+    if EmptyForm().validate_on_submit():
+        service.delete(record)
+        db.session.commit()
+        flash(_("已删除培训记录"), "success")
+    return redirect(url_for(".index"))
