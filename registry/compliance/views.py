@@ -39,6 +39,7 @@ def _chart_data(report: compliance.Report, shown: list[str]) -> dict:
             series[key].append(yearly.figure(key, compliance.CITY).value)
     return {
         "years": list(SERIES_YEARS),
+        "order": list(compliance.INDICATORS),
         "region_names": region_names(),
         "indicators": {
             key: {

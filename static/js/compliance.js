@@ -14,7 +14,7 @@
     };
   }
 
-  Object.keys(data.indicators).forEach(function (key) {
+  data.order.forEach(function (key) {
     var indicator = data.indicators[key];
     var format = formatter(indicator.share);
     var column = document.createElement("div");
@@ -32,12 +32,17 @@
     column.appendChild(box);
     holder.appendChild(column);
     var chart = echarts.init(box);
+    var highest = Math.max.apply(null, indicator.targets.map(function (t) { return t.value; }).concat([0]));
     chart.setOption({
       animation: false,
       grid: { left: 52, right: 20, top: 28, bottom: 28 },
       tooltip: { trigger: "axis", valueFormatter: format },
       xAxis: { type: "category", data: data.years },
-      yAxis: { type: "value", max: indicator.share ? 1 : null, axisLabel: { formatter: format } },
+      yAxis: {
+        type: "value",
+        max: indicator.share ? 1 : function (extent) { return Math.max(extent.max, highest); },
+        axisLabel: { formatter: format }
+      },
       series: [{
         type: "line",
         data: indicator.series,
@@ -47,7 +52,7 @@
           data: indicator.targets.map(function (target) {
             return {
               yAxis: target.value,
-              label: { formatter: holder.dataset.targetLabel + " " + format(target.value) + " (" + target.deadline.slice(0, 4) + ")" }
+              label: { position: "insideEndTop", formatter: holder.dataset.targetLabel + " " + format(target.value) + " (" + target.deadline.slice(0, 4) + ")" }
             };
           })
         }
@@ -70,9 +75,11 @@
           var format = formatter(indicator.share);
           var values = geojson.features.map(function (feature) {
             var code = feature.properties.code;
-            return { name: code, value: indicator.regions[code] };
+            var value = indicator.regions[code];
+            return { name: code, value: value === undefined ? null : value };
           });
           var numbers = values.map(function (v) { return v.value; }).filter(function (v) { return v !== null; });
+          if (!numbers.length) { numbers = [0]; }
           chart.setOption({
             animation: false,
             tooltip: { trigger: "item", formatter: function (p) { return data.region_names[p.name] + ": " + format(p.value); } },
