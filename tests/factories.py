@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from itertools import count
 
+from sqlalchemy import select
+
 from registry.extensions import db
-from registry.models import Institution
-from registry.services import agreements, institutions, users
+from registry.models import Institution, Target, User
+from registry.services import agreements, institutions, tokens, training, users
 
 PASSWORD = "Correct-horse-battery-9"
 MAONAN, DIANBAI, GAOZHOU, BINHAI = "440902", "440904", "440981", "440900-BH"
@@ -59,3 +61,24 @@ class Factories:
             agreement = agreements.create(data, list(services))
             db.session.commit()
             return agreement.id
+
+    def training(self, region: str = MAONAN, **values) -> int:
+        """A training record of 2022 (50 + 50 people) unless told otherwise."""
+        with self.app.app_context():
+            defaults = {"held_on": date(2022, 5, 1), "organiser": f"培训主办{next(_names)}",
+                        "region_code": region, "medical_nursing": 50, "caregivers": 50}
+            record = training.create(defaults | values)
+            db.session.commit()
+            return record.id
+
+    def token(self, user_id: int, name: str = "测试令牌") -> tuple[int, str]:
+        """An API token for a user: (id, the plain token)."""
+        with self.app.app_context():
+            plain, token = tokens.issue(db.session.get(User, user_id), name)
+            db.session.commit()
+            return token.id, plain
+
+    def target_id(self, indicator: str = "eldercare_run_medical") -> int:
+        """The id of a seeded target of `indicator`."""
+        with self.app.app_context():
+            return db.session.scalars(select(Target.id).where(Target.indicator == indicator)).first()

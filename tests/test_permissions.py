@@ -132,7 +132,33 @@ TABLE = [
     ("POST", "/admin/users/new",                        OK,    403,   403,   403,   403,   403),
     ("GET", "/admin/audit",                             200,   403,   403,   403,   403,   403),
     ("POST", "/admin/users/{target}/deactivate",        302,   403,   403,   403,   403,   403),
+    ("GET", "/admin/targets",                           200,   403,   403,   403,   403,   403),
+    ("GET", "/admin/targets/{target_row}/edit",         200,   403,   403,   403,   403,   403),
+    ("POST", "/admin/targets/{target_row}/edit",        OK,    403,   403,   403,   403,   403),
+    ("GET", "/admin/target-sets/maoming-2020-63/targets/new", 200, 403, 403, 403,   403,   403),
+    ("POST", "/admin/target-sets/maoming-2020-63/targets/new", OK, 403, 403, 403,   403,   403),
+    ("GET", "/admin/tokens",                            200,   403,   403,   403,   403,   403),
+    ("POST", "/admin/tokens",                           OK,    403,   403,   403,   403,   403),
+    ("POST", "/admin/tokens/{token}/revoke",            302,   403,   403,   403,   403,   403),
+    # Compliance: everyone sees the dashboard; drill-downs only within scope (city: city users).
+    ("GET", "/compliance",                              200,   200,   200,   200,   200,   200),
+    ("GET", "/compliance/referral_coverage/city",       200,   200,   200,   404,   404,   404),
+    ("GET", "/compliance/referral_coverage/440902",     200,   200,   200,   200,   200,   200),
+    ("GET", "/compliance/referral_coverage/440981",     200,   200,   200,   404,   404,   404),
+    ("GET", "/compliance/todo",                         200,   200,   200,   200,   200,   200),
+    ("GET", "/compliance/todo?region=440981",           200,   200,   200,   404,   404,   404),
+    ("GET", "/compliance/export.xlsx",                  200,   200,   200,   200,   200,   200),
+    # Training records: staff of every kind edit within their region; officials read.
+    ("GET", "/training",                                200,   200,   200,   200,   200,   200),
+    ("GET", "/training/new",                            200,   200,   200,   200,   200,   403),
+    ("POST", "/training/new",                           OK,    OK,    OK,    OK,    OK,    403),
+    ("GET", "/training/{mn_train}/edit",                200,   200,   200,   200,   200,   403),
+    ("POST", "/training/{mn_train}/edit",               OK,    OK,    OK,    OK,    OK,    403),
+    ("POST", "/training/{mn_train}/delete",             302,   302,   302,   302,   302,   403),
+    ("GET", "/training/{gz_train}/edit",                200,   200,   200,   404,   404,   404),
+    ("POST", "/training/{gz_train}/delete",             302,   302,   302,   404,   404,   404),
 ]
+# The API answers 401 (not a redirect) without a login; its scope is tested in test_dashboard.
 
 # Cases where the app is known to answer otherwise: (role, region, method, route) -> reason.
 KNOWN_BUGS: dict[tuple[str, str | None, str, str], str] = {}
@@ -174,6 +200,10 @@ def register(make) -> dict[str, int]:
     ids["cross_agr"] = make.agreement(ids["gz_home"], ids["mn_hosp"])
     ids["gz_agr"] = make.agreement(ids["gz_home"], ids["gz_hosp"])
     ids["target"] = make.user("civil_affairs", GAOZHOU, username="target-user")
+    ids["token"], _plain = make.token(ids["target"])
+    ids["target_row"] = make.target_id()
+    ids["mn_train"] = make.training(MAONAN)
+    ids["gz_train"] = make.training(GAOZHOU)
     return ids
 
 

@@ -367,11 +367,13 @@ def members(indicator: str, day: date, region: str | None = None, missing: bool 
         unit, host, conditions = _specialty_pairs(day)
         member_ids = select(host.id).where(*conditions)
         query = select(Institution).where(Institution.operating_on(day))
-        if missing:  # integrated without a specialty, or a specialty hospital with no home yet
+        if missing:  # integrated without a specialty, or a free-standing specialty hospital with no home
             query = query.where(
                 Institution.id.not_in(member_ids),
-                or_(hosts_operating_unit(Institution, day),
-                    Institution.medical_type.in_(sorted(SPECIALTY_TYPES))),
+                or_(
+                    hosts_operating_unit(Institution, day),
+                    and_(Institution.medical_type.in_(sorted(SPECIALTY_TYPES)), Institution.host_id.is_(None)),
+                ),
             )
         else:
             query = query.where(Institution.id.in_(member_ids))

@@ -1,0 +1,207 @@
+"""The compliance pages, export, CLI and API: what officials and staff see."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import AuditEvent, Target
+from tests.factories import GAOZHOU, MAONAN
+
+
+@pytest.fixture()
+def register(make):
+    """茂南: a 260-bed home with a 医务室 and a referral agreement; 高州: a home with none."""
+    home = make.home(name="茂南大养老院", beds_total=260)
+    make.medical(host=home, medical_type="医务室", name="茂南大养老院医务室")
+    make.agreement(home, make.medical(name="茂南医院"))
+    make.home(name="高州小养老院", region=GAOZHOU)
+    return home
+
+
+@pytest.fixture()
+def official(make, auth):
+    make.user("district_official", MAONAN, username="lingdao")
+    auth.login("lingdao")
+
+
+def test_the_dashboard_shows_every_region_against_the_targets(client, register, health):
+    page = client.get("/compliance?as_of=2022-12-31").text
+    assert "医养结合指标完成情况" in page
+    for name in ("全市", "茂南区", "高州市", "茂名滨海新区"):
+        assert name in page
+    assert "≥ 10" in page and "逾期未达标" in page and "差 9" in page
+    assert "50.0%" in page and "（1/2）" in page  # referral coverage for the city
+    assert 'id="compliance-data"' in page and "maoming-districts.geojson" in page
+
+
+def test_a_malformed_day_falls_back_to_today(client, health):
+    response = client.get("/compliance?as_of=2022-13-45")
+    assert response.status_code == 200
+    assert "日期格式应为 YYYY-MM-DD" in response.text
+
+
+def test_drill_down_lists_the_homes_behind_a_shortfall(client, register, health):
+    page = client.get("/compliance/referral_coverage/city?as_of=2022-12-31&missing=1").text
+    assert "高州小养老院" in page and "茂南大养老院" not in page
+    counted = client.get("/compliance/referral_coverage/city?as_of=2022-12-31").text
+    assert "茂南大养老院" in counted and "高州小养老院" not in counted
+
+
+def test_an_official_sees_their_district_and_city_numbers_only(client, register, official):
+    page = client.get("/compliance?as_of=2022-12-31").text
+    assert "茂南区" in page and "全市" in page
+    assert ">高州市<" not in page
+    assert "/compliance/referral_coverage/440902" in page
+    assert "/compliance/referral_coverage/city" not in page
+    data = json.loads(page.split('id="compliance-data">')[1].split("</script>")[0])
+    assert set(data["indicators"]["referral_coverage"]["regions"]) == {MAONAN}
+
+
+@pytest.mark.parametrize("path", [
+    "/compliance/referral_coverage/city", f"/compliance/referral_coverage/{GAOZHOU}",
+    "/compliance/nonsense/440902", "/compliance/referral_coverage/999999",
+    f"/compliance/todo?region={GAOZHOU}",
+])
+def test_an_official_cannot_drill_outside_their_district(client, official, path):
+    assert client.get(path).status_code == 404
+
+
+def test_the_workbook_opens_and_matches_the_page(client, register, health):
+    response = client.get("/compliance/export.xlsx?as_of=2022-12-31")
+    assert response.status_code == 200
+    workbook = load_workbook(BytesIO(response.data))
+    assert workbook.sheetnames[0] == "指标"
+    rows = list(workbook["指标"].iter_rows(values_only=True))
+    referral_city = [r for r in rows if r[0] == "建立双向转诊和预约就诊绿色通道的养老机构占比" and r[2] == "全市"]
+    assert referral_city[0][3:6] == (0.5, 1, 2)
+    assert referral_city[0][8] == "未达标"
+    missing = [r[1] for r in workbook["双向转诊-缺口"].iter_rows(min_row=3, values_only=True)]
+    assert missing == ["高州小养老院"]
+    counted = [r[1] for r in workbook["养老设医疗-计入"].iter_rows(min_row=3, values_only=True)]
+    assert counted == ["茂南大养老院医务室"]
+
+
+def test_an_officials_workbook_holds_only_their_district(client, register, official):
+    workbook = load_workbook(BytesIO(client.get("/compliance/export.xlsx?as_of=2022-12-31").data))
+    scopes = {r[2] for r in workbook["指标"].iter_rows(min_row=4, values_only=True)}
+    assert scopes == {"全市", "茂南区"}
+    names = [r[1] for r in workbook["签约率-缺口"].iter_rows(min_row=3, values_only=True)]
+    assert "高州小养老院" not in names
+
+
+def test_the_cli_and_the_api_agree(app, client, runner, register, health):
+    cli = runner.invoke(args=["registry", "compliance", "--as-of", "2022-12-31", "--json"])
+    assert cli.exit_code == 0, cli.output
+    api = client.get("/api/v1/compliance?as_of=2022-12-31")
+    assert api.status_code == 200
+    assert json.loads(cli.output) == api.get_json()
+
+
+def test_the_cli_prints_a_readable_table(runner, register):
+    result = runner.invoke(args=["registry", "compliance", "--as-of", "2022-12-31"])
+    assert result.exit_code == 0
+    assert "茂南区" in result.output and "referral_coverage" in result.output and "OVERDUE" in result.output
+
+
+def test_the_cli_refuses_a_malformed_day(runner):
+    result = runner.invoke(args=["registry", "compliance", "--as-of", "31/12/2022"])
+    assert result.exit_code == 2
+
+
+def test_the_api_needs_a_login_or_a_token(client):
+    response = client.get("/api/v1/compliance")
+    assert response.status_code == 401
+    assert "需要登录" in response.get_json()["error"]
+
+
+def test_an_api_token_acts_as_its_user_and_can_be_revoked(app, client, make, auth, register):
+    make.user("admin", username="boss")
+    official_id = make.user("district_official", MAONAN, username="lingdao")
+    auth.login("boss")
+    page = client.post("/admin/tokens", data={"user_id": official_id, "name": "区县大屏"}).text
+    token = page.split('id="issued-token">')[1].split("<")[0]
+    auth.logout()
+    headers = {"Authorization": f"Bearer {token}"}
+    data = app.test_client().get("/api/v1/compliance?as_of=2022-12-31", headers=headers).get_json()
+    assert set(data["indicators"]["referral_coverage"]["regions"]) == {MAONAN}
+    assert all(t["scope"] in ("city", MAONAN) for t in data["targets"])
+    assert app.test_client().get("/homes", headers=headers).status_code == 302  # tokens open the API only
+    auth.login("boss")
+    with app.app_context():
+        from registry.models import ApiToken
+
+        token_id = db.session.scalar(select(ApiToken.id))
+        assert "区县大屏" in client.get("/admin/tokens").text
+    client.post(f"/admin/tokens/{token_id}/revoke")
+    assert app.test_client().get("/api/v1/compliance", headers=headers).status_code == 401
+    assert app.test_client().get("/api/v1/compliance", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_an_administrator_edits_a_target_and_adds_an_allocation(app, client, admin, register):
+    with app.app_context():
+        target = db.session.scalars(select(Target).where(
+            Target.indicator == "referral_coverage", Target.scope == "city")).one()
+        target_id = target.id
+    form = {"indicator": "referral_coverage", "scope": "city", "deadline": "2021-12-31", "comparator": ">=",
+            "value": "40", "clause": "二(五)", "note": ""}
+    assert client.post(f"/admin/targets/{target_id}/edit", data=form).status_code == 302
+    allocation = {"indicator": "eldercare_run_medical", "scope": MAONAN, "deadline": "2022-12-31",
+                  "comparator": ">=", "value": "3", "clause": "一(一)", "note": "市目标分解"}
+    assert client.post("/admin/target-sets/maoming-2020-63/targets/new", data=allocation).status_code == 302
+    duplicate = client.post("/admin/target-sets/maoming-2020-63/targets/new", data=allocation)
+    assert "该指标在此范围和期限已有目标" in duplicate.text
+    too_big = client.post(f"/admin/targets/{target_id}/edit", data=form | {"value": "150"})
+    assert "占比目标应在 0% 到 100% 之间" in too_big.text
+    page = client.get("/compliance?as_of=2022-12-31").text
+    assert "≥ 40.0%" in page and "≥ 3" in page
+    with app.app_context():
+        assert float(db.session.get(Target, target_id).value) == 0.4
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "targets")).all()
+        assert sorted(actions) == ["create", "update"]
+
+
+def test_todo_lists_each_kind_of_warning(app, client, make, health):
+    today = date.today()
+    big = make.home(name="无医务室的大养老院", beds_total=300, lat=21.66, lon=110.92)
+    small = make.home(name="小养老院")
+    make.medical(host=small, medical_type="医务室", name="未申请医保的医务室", opened_on=date(2020, 1, 1))
+    make.medical(host=big, medical_type="诊所", name="申请超时的诊所", opened_on=date(2020, 1, 1),
+                 insurance_applied_on=date(2020, 6, 1))
+    near = make.medical(name="近处医院", lat=21.66, lon=110.92)
+    far = make.medical(name="远处医院", lat=22.35, lon=110.94)
+    home = make.home(name="签约养老院", lat=21.661, lon=110.921)
+    make.agreement(home, near, valid_from=date(2020, 1, 1), valid_to=date.fromordinal(today.toordinal() + 30),
+                   services=("健康管理",))
+    make.agreement(small, far, valid_from=date(2020, 1, 1), valid_to=date(2023, 12, 31))
+    make.agreement(big, far, valid_from=date(2020, 1, 1), valid_to=date.fromordinal(today.toordinal() + 400))
+    page = client.get("/compliance/todo").text
+    for text in ("200床及以上养老机构未内设合格医疗机构", "无医务室的大养老院",
+                 "内设医疗机构运营满3个月，可申请医保定点", "未申请医保的医务室",
+                 "医保定点申请已超过3个月未获评定", "申请超时的诊所",
+                 "签约协议将在60天内到期", "签约协议已到期且无续签", "签约双方距离超出周边范围"):
+        assert text in page, text
+
+
+def test_an_expired_agreement_with_a_successor_is_not_listed(client, make, health):
+    home, hospital = make.home(), make.medical()
+    make.agreement(home, hospital, valid_from=date(2020, 1, 1), valid_to=date(2023, 12, 31))
+    make.agreement(home, hospital, valid_from=date(2024, 1, 1), valid_to=date(2040, 12, 31))
+    assert "签约协议已到期且无续签" not in client.get("/compliance/todo").text
+
+
+def test_training_records_are_validated_and_counted(app, client, civil):
+    form = {"held_on": "2022-05-01", "organiser": "市民政局", "region_code": MAONAN,
+            "medical_nursing": "0", "caregivers": "0", "note": ""}
+    assert "培训人数合计不能为 0" in client.post("/training/new", data=form).text
+    assert "人数不能为负数" in client.post("/training/new", data=form | {"caregivers": "-5"}).text
+    assert client.post("/training/new", data=form | {"caregivers": "120"}).status_code == 302
+    assert "市民政局" in client.get("/training").text
+    page = client.get("/compliance?as_of=2022-12-31").text
+    assert '>120</a>' in page
