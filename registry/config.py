@@ -34,7 +34,6 @@ def load(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PORT": int(os.environ.get("PORT", "5000")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -49,3 +48,20 @@ def load(instance_path: Path) -> dict:
         "SCANS_DIR": os.environ.get("SCANS_DIR"),  # default: instance/scans
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+def engine_options(url: str) -> dict:
+    """Engine options for a database URL.
+
+    PostgreSQL's JIT compiles the compliance counts' plans for hundreds of
+    milliseconds more than they take to run at province or national size; the
+    registry's queries are short, so it is turned off for the app's sessions.
+    """
+    from sqlalchemy.engine import make_url
+
+    options: dict = {"pool_pre_ping": True}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        given = parsed.query.get("options", "")  # e.g. a search_path set in the URL is kept
+        options["connect_args"] = {"options": " ".join(filter(None, (given, "-c jit=off")))}
+    return options

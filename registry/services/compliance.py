@@ -121,30 +121,38 @@ def has_active_agreement(home, day: date, services: frozenset[str] = frozenset()
     return exists().where(*conditions)
 
 
-def _hosted_units(unit_kind: str, day: date):
-    """Operating units of `unit_kind` whose host is an operating institution of the other kind."""
+def _unit_pairs(day: date):
+    """(unit, host, conditions): an operating unit set up by an operating institution of the other kind.
+
+    `unit.host_id IS NOT NULL` lets both databases start from the few hosted units
+    (a partial index holds only them) instead of from every institution.
+    """
     unit, host = aliased(Institution, name="unit"), aliased(Institution, name="host")
     conditions = [
-        unit.host_id == host.id,
-        unit.kind == unit_kind,
-        host.kind == _other(unit_kind),
-        unit.operating_on(day),
-        host.operating_on(day),
-    ]
-    return unit, host, conditions
-
-
-def _specialty_pairs(day: date):
-    """(host, unit) pairs that make the host an integrated institution with a specialty (一(三))."""
-    unit, host = aliased(Institution, name="unit"), aliased(Institution, name="host")
-    conditions = [
+        unit.host_id.is_not(None),
         unit.host_id == host.id,
         unit.kind != host.kind,
         unit.operating_on(day),
         host.operating_on(day),
-        or_(host.medical_type.in_(sorted(SPECIALTY_TYPES)), unit.medical_type.in_(sorted(SPECIALTY_TYPES))),
     ]
     return unit, host, conditions
+
+
+def _hosted_units(unit_kind: str, day: date):
+    """Operating units of `unit_kind` whose host is an operating institution of the other kind."""
+    unit, host, conditions = _unit_pairs(day)
+    return unit, host, [*conditions, unit.kind == unit_kind]
+
+
+def _specialty(unit, host):
+    """The pair makes the host a 一(三) integrated institution with a specialty."""
+    return or_(host.medical_type.in_(sorted(SPECIALTY_TYPES)), unit.medical_type.in_(sorted(SPECIALTY_TYPES)))
+
+
+def _specialty_pairs(day: date):
+    """(host, unit) pairs that make the host an integrated institution with a specialty (一(三))."""
+    unit, host, conditions = _unit_pairs(day)
+    return unit, host, [*conditions, _specialty(unit, host)]
 
 
 def _home_flags(home, day: date) -> dict[str, Any]:
@@ -253,16 +261,22 @@ def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
     regions = list(db.session.scalars(select(Region).order_by(Region.position)))
     counts: dict[str, dict[str, int]] = {}
 
-    for key, unit_kind in (("eldercare_run_medical", MEDICAL), ("medical_run_eldercare", ELDERCARE)):
-        unit, host, conditions = _hosted_units(unit_kind, day)
-        counts[key] = _counts_by_region(
-            select(host.region_code, func.count(unit.id)).where(*conditions).group_by(host.region_code)
-        )
-
-    unit, host, conditions = _specialty_pairs(day)
-    counts["integrated_with_specialty"] = _counts_by_region(
-        select(host.region_code, func.count(host.id.distinct())).where(*conditions).group_by(host.region_code)
+    # One pass over the hosted units gives both unit counts and the specialty hosts (a host
+    # is of one kind, so its specialty pairs all fall in one unit kind: the sums do not overlap).
+    unit, host, conditions = _unit_pairs(day)
+    specialty_host = case((_specialty(unit, host), host.id))
+    rows = db.session.execute(
+        select(host.region_code, unit.kind, func.count(unit.id), func.count(specialty_host.distinct()))
+        .where(*conditions)
+        .group_by(host.region_code, unit.kind)
     )
+    for key in ("eldercare_run_medical", "medical_run_eldercare", "integrated_with_specialty"):
+        counts[key] = {}
+    for region_code, unit_kind, units, specialty_hosts in rows:
+        key = "eldercare_run_medical" if unit_kind == MEDICAL else "medical_run_eldercare"
+        counts[key][region_code] = int(units)
+        specialty = counts["integrated_with_specialty"]
+        specialty[region_code] = specialty.get(region_code, 0) + int(specialty_hosts)
 
     home = aliased(Institution, name="home")
     flags = _home_flags(home, day)
