@@ -27,6 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.load(Path(app.instance_path)))
     if config:
         app.config.update(config)
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS", settings.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
@@ -78,12 +81,14 @@ def register_blueprints(app: Flask) -> None:
     from registry.api import bp as api_bp
     from registry.auth import bp as auth_bp
     from registry.compliance import bp as compliance_bp
+    from registry.data import bp as data_bp
     from registry.institutions import bp as institutions_bp
     from registry.main import bp as main_bp
+    from registry.places import bp as places_bp
     from registry.training import bp as training_bp
 
     for blueprint in (main_bp, auth_bp, institutions_bp, agreements_bp, compliance_bp, training_bp,
-                      admin_bp, api_bp):
+                      data_bp, places_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
 
 

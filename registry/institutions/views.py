@@ -79,6 +79,7 @@ def _list(kind: str):
         regions=_regions(),
         today=date.today(),
         can_create=permissions.can_create(current_user, kind),
+        export_args=request.args.to_dict() | {"kind": kind},
     )
 
 

@@ -7,6 +7,7 @@ from registry.models.regions import Region
 from registry.models.targets import Target, TargetSet
 from registry.models.tokens import ApiToken
 from registry.models.training import TrainingRecord
+from registry.models.uploads import ImportUpload
 from registry.models.users import User
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "ApiToken",
     "AgreementService",
     "AuditEvent",
+    "ImportUpload",
     "Institution",
     "Region",
     "Target",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -20,11 +20,14 @@ class Agreement(db.Model):
     __table_args__ = (
         CheckConstraint("valid_from <= valid_to", name="valid_range"),
         CheckConstraint("eldercare_id <> medical_id", name="two_parties"),
+        # The home's agreements in force on a day, answered from the index alone.
+        Index("ix_agreements_home_term", "eldercare_id", "valid_to", "valid_from", "terminated_on",
+              "medical_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    eldercare_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
+    eldercare_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
     medical_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
     signed_on: Mapped[date | None] = mapped_column(Date)
     valid_from: Mapped[date] = mapped_column(Date)

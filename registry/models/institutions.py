@@ -10,10 +10,12 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     and_,
     or_,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -35,16 +37,23 @@ class Institution(db.Model):
             name="beds_nursing",
         ),
         CheckConstraint("closed_on is null or closed_on >= opened_on", name="closed_after_opened"),
+        # Few institutions are hosted: a partial index holds only those, so the
+        # compliance counts start from the units instead of scanning every row.
+        Index("ix_institutions_hosted", "host_id", postgresql_where=text("host_id IS NOT NULL"),
+              sqlite_where=text("host_id IS NOT NULL")),
+        Index("ix_institutions_kind_region", "kind", "region_code"),
+        # The nearby search narrows by a latitude/longitude box first.
+        Index("ix_institutions_lat_lon", "lat", "lon"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), index=True)
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     address: Mapped[str] = mapped_column(String(300), default="")
-    lat: Mapped[float | None] = mapped_column(Float, index=True)
+    lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     coord_source: Mapped[str] = mapped_column(String(32), default="")
     ownership: Mapped[str | None] = mapped_column(String(16))
@@ -64,7 +73,7 @@ class Institution(db.Model):
     insurance_applied_on: Mapped[date | None] = mapped_column(Date)
     insurance_designated_on: Mapped[date | None] = mapped_column(Date)
     # 设立单位: the institution that set this one up (usually inside it, 内设)
-    host_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
 
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

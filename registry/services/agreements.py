@@ -15,6 +15,7 @@ from registry.models import Agreement, AgreementService, Institution
 from registry.services import RecordInvalid, StaleEdit, audit
 from registry.vocab import (
     ACTIVE,
+    AGREEMENT_STATUSES,
     ELDERCARE,
     EXPIRED,
     MEDICAL,
@@ -213,7 +214,7 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
         )
     if filters.region:
         query = query.where(or_(home.region_code == filters.region, medical.region_code == filters.region))
-    if filters.status:
+    if filters.status in AGREEMENT_STATUSES:
         query = query.where(status_clause(filters.status, today))
     if filters.service:
         query = query.where(

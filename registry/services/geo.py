@@ -1,10 +1,24 @@
-"""Places: distances between institutions (geopy's geodesic on WGS-84)."""
+"""Places: distances (geopy's geodesic on WGS-84), district boundaries, nearby institutions."""
 
 from __future__ import annotations
 
-from geopy.distance import geodesic
+import json
+import math
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
 
+from geopy.distance import geodesic
+from sqlalchemy import select
+
+from registry.extensions import db
 from registry.models import Institution
+from registry.vocab import MEDICAL
+
+BOUNDARIES = Path(__file__).resolve().parent.parent.parent / "static" / "geo" / "maoming-districts.geojson"
+KM_PER_DEGREE_LAT = 110.574  # the shortest a degree of latitude gets (at the equator)
+MAX_SEARCH_KM = 400
 
 
 def distance_km(a: Institution, b: Institution) -> float | None:
@@ -12,3 +26,104 @@ def distance_km(a: Institution, b: Institution) -> float | None:
     if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
         return None
     return geodesic((a.lat, a.lon), (b.lat, b.lon)).km
+
+
+# --- district boundaries ----------------------------------------------------------------------
+
+Ring = list[tuple[float, float]]  # (lon, lat) as GeoJSON writes them
+
+
+@lru_cache(maxsize=1)
+def _polygons() -> dict[str, list[list[Ring]]]:
+    """Region code → polygons (each an exterior ring and its holes), read once per process."""
+    data = json.loads(BOUNDARIES.read_text(encoding="utf-8"))
+    polygons: dict[str, list[list[Ring]]] = {}
+    for feature in data["features"]:
+        geometry = feature["geometry"]
+        parts = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+        polygons[feature["properties"]["code"]] = [
+            [[(float(x), float(y)) for x, y in ring] for ring in part] for part in parts
+        ]
+    return polygons
+
+
+def _in_ring(lon: float, lat: float, ring: Ring) -> bool:
+    """Ray casting: does a ray eastward from the point cross the ring an odd number of times?"""
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        if (y1 > lat) != (y2 > lat) and lon < x1 + (lat - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def has_boundary(region_code: str) -> bool:
+    """Whether the region has a polygon (the two management zones have none)."""
+    return region_code in _polygons()
+
+
+def in_region(lat: float, lon: float, region_code: str) -> bool | None:
+    """Whether a WGS-84 point lies in the region; None when the region has no boundary."""
+    polygons = _polygons().get(region_code)
+    if polygons is None:
+        return None
+    return any(
+        _in_ring(lon, lat, exterior) and not any(_in_ring(lon, lat, hole) for hole in holes)
+        for exterior, *holes in polygons
+    )
+
+
+def outside_its_region(institution: Institution) -> bool:
+    """A warning only: coordinates that lie outside the institution's own district.
+
+    A region is never inferred from coordinates (the zones lie inside 电白区 and 茂南区).
+    """
+    if institution.lat is None or institution.lon is None:
+        return False
+    return in_region(institution.lat, institution.lon, institution.region_code) is False
+
+
+# --- nearby ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Nearby:
+    """A medical institution and its distance from the home asked about."""
+
+    institution: Institution
+    km: float
+
+
+def _box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
+    """A latitude/longitude box that contains the circle of `km` around the point."""
+    dlat = km / KM_PER_DEGREE_LAT
+    cos = max(math.cos(math.radians(min(89.0, abs(lat) + dlat))), 0.01)
+    dlon = km / (KM_PER_DEGREE_LAT * cos)
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+
+
+def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_type: str | None = None,
+                    region_code: str | None = None, start_km: float = 5.0) -> list[Nearby]:
+    """The `limit` nearest operating medical institutions, by geodesic distance.
+
+    An indexed latitude/longitude box is searched first and widened until it
+    holds `limit` institutions within the circle it contains, so the answer is
+    exact without measuring the distance to every row.
+    """
+    km = start_km
+    while True:
+        south, north, west, east = _box(lat, lon, km)
+        query = select(Institution).where(
+            Institution.lat.between(south, north),
+            Institution.lon.between(west, east),
+            Institution.kind == MEDICAL,
+            Institution.operating_on(day),
+        )
+        if medical_type:
+            query = query.where(Institution.medical_type == medical_type)
+        if region_code:
+            query = query.where(Institution.region_code == region_code)
+        found = [Nearby(i, geodesic((lat, lon), (i.lat, i.lon)).km) for i in db.session.scalars(query)]
+        within = sorted((n for n in found if n.km <= km), key=lambda n: (n.km, n.institution.id))
+        if len(within) >= limit or km >= MAX_SEARCH_KM:
+            return within[:limit]
+        km *= 2

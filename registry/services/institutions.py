@@ -35,11 +35,25 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _taken(column, value: Any, current: Institution | None) -> bool:
-    query = select(Institution.id).where(column == value)
-    if current is not None and current.id is not None:
-        query = query.where(Institution.id != current.id)
-    return db.session.scalar(query.limit(1)) is not None
+UNIQUE_FIELDS = ("uscc", "filing_no", "licence_no")
+
+
+class DatabaseLookups:
+    """What the rules need to know about other records, asked of the database.
+
+    The importer passes its own lookups, which also know the rows of the file.
+    """
+
+    def region_name(self, code: str) -> str | None:
+        region = db.session.get(Region, code)
+        return region.name if region else None
+
+    def taken(self, field: str, value: Any, current_id: int | None) -> bool:
+        column = getattr(Institution, field)
+        query = select(Institution.id).where(column == value)
+        if current_id is not None:
+            query = query.where(Institution.id != current_id)
+        return db.session.scalar(query.limit(1)) is not None
 
 
 def clean(kind: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -59,8 +73,13 @@ def clean(kind: str, values: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def check(kind: str, values: dict[str, Any], current: Institution | None = None) -> dict[str, str]:
-    """Every rule of DESIGN §3 on a complete set of values; {} when all hold."""
+def check(kind: str, values: dict[str, Any], current=None, lookups=None) -> dict[str, str]:
+    """Every rule of DESIGN §3 on a complete set of values; {} when all hold.
+
+    `current` is the record being edited (anything with an `id`), None for a new one.
+    """
+    lookups = lookups or DatabaseLookups()
+    current_id = getattr(current, "id", None)
     errors: dict[str, str] = {}
     if kind not in KINDS:
         return {"kind": _("机构类别无效")}
@@ -69,7 +88,7 @@ def check(kind: str, values: dict[str, Any], current: Institution | None = None)
     region = values.get("region_code")
     if _blank(region):
         errors["region_code"] = _("请选择所属区县")
-    elif db.session.get(Region, region) is None:
+    elif lookups.region_name(region) is None:
         errors["region_code"] = _("所属区县不存在：%(value)s", value=region)
     if values.get("opened_on") is None:
         errors["opened_on"] = _("请填写成立日期")
@@ -84,9 +103,9 @@ def check(kind: str, values: dict[str, Any], current: Institution | None = None)
         problem = uscc_error(code)
         if problem:
             errors["uscc"] = problem
-        elif _taken(Institution.uscc, code, current):
+        elif lookups.taken("uscc", code, current_id):
             errors["uscc"] = _("统一社会信用代码 %(value)s 已被其他机构使用", value=code)
-    if values.get("filing_no") and _taken(Institution.filing_no, values["filing_no"], current):
+    if values.get("filing_no") and lookups.taken("filing_no", values["filing_no"], current_id):
         errors["filing_no"] = _("备案号已被其他机构使用")
 
     lat, lon = values.get("lat"), values.get("lon")
@@ -102,8 +121,8 @@ def check(kind: str, values: dict[str, Any], current: Institution | None = None)
         if values.get("rating") and values["rating"] not in RATINGS:
             errors["rating"] = _("等级无效")
     else:
-        errors.update(_check_medical(values, current))
-    errors.update(_check_host(kind, values, current))
+        errors.update(_check_medical(values, current_id, lookups))
+    errors.update(_check_host(kind, values, current_id, lookups))
     return errors
 
 
@@ -122,7 +141,7 @@ def _check_beds(values: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
-def _check_medical(values: dict[str, Any], current: Institution | None) -> dict[str, str]:
+def _check_medical(values: dict[str, Any], current_id: int | None, lookups) -> dict[str, str]:
     errors: dict[str, str] = {}
     if _blank(values.get("medical_type")):
         errors["medical_type"] = _("请选择医疗机构类型")
@@ -130,7 +149,7 @@ def _check_medical(values: dict[str, Any], current: Institution | None) -> dict[
         errors["medical_type"] = _("医疗机构类型无效：%(value)s", value=values["medical_type"])
     if values.get("level") and values["level"] not in LEVELS:
         errors["level"] = _("医院等级无效")
-    if values.get("licence_no") and _taken(Institution.licence_no, values["licence_no"], current):
+    if values.get("licence_no") and lookups.taken("licence_no", values["licence_no"], current_id):
         errors["licence_no"] = _("执业许可证登记号已被其他机构使用")
     applied, designated = values.get("insurance_applied_on"), values.get("insurance_designated_on")
     if applied and designated and designated < applied:
@@ -138,19 +157,20 @@ def _check_medical(values: dict[str, Any], current: Institution | None) -> dict[
     return errors
 
 
-def _check_host(kind: str, values: dict[str, Any], current: Institution | None) -> dict[str, str]:
-    host: Institution | None = values.get("host")
+def _check_host(kind: str, values: dict[str, Any], current_id: int | None, lookups) -> dict[str, str]:
+    """`host` is the host institution (or anything with id, kind, region_code, host_id)."""
+    host = values.get("host")
     if host is None:
         return {}
-    if current is not None and host.id == current.id:
+    if current_id is not None and host.id == current_id:
         return {"host": _("机构不能是自己的设立单位")}
     if host.kind == kind:
         return {"host": _("设立单位须为另一类机构（养老机构设立医疗机构，或医疗机构设立养老机构）")}
-    if current is not None and host.host_id == current.id:
+    if current_id is not None and host.host_id == current_id:
         return {"host": _("两个机构不能互为设立单位")}
     if values.get("region_code") and host.region_code != values["region_code"]:
-        region = db.session.get(Region, host.region_code)
-        return {"region_code": _("内设机构须与设立单位在同一区县（%(region)s）", region=region.name)}
+        region = lookups.region_name(host.region_code) or host.region_code
+        return {"region_code": _("内设机构须与设立单位在同一区县（%(region)s）", region=region)}
     return {}
 
 

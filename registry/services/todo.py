@@ -27,6 +27,7 @@ KINDS = {
     "agreement_expiring": _l("签约协议将在60天内到期"),
     "agreement_expired": _l("签约协议已到期且无续签"),
     "parties_far": _l("签约双方距离超出周边范围"),
+    "outside_region": _l("坐标不在所属区县范围内，请核对坐标或区县"),
 }
 
 
@@ -88,6 +89,13 @@ def items(user: User, today: date, nearby_km: float, region: str | None = None) 
         else:
             found.append(TodoItem("insurance_overdue", months_after(unit.insurance_applied_on, INSURANCE_MONTHS),
                                   unit.region_code, unit))
+
+    located = select(Institution).where(Institution.id.in_(scope), Institution.lat.is_not(None),
+                                        Institution.operating_on(today))
+    for institution in db.session.scalars(located):
+        if geo.outside_its_region(institution):
+            found.append(TodoItem("outside_region", institution.updated_at.date(), institution.region_code,
+                                  institution))
 
     found += _agreement_items(user, today, nearby_km, region)
     found.sort(key=lambda item: (item.since, item.kind), reverse=True)

@@ -37,3 +37,16 @@
     });
   });
 })();
+
+// A button with data-busy says so while its form submits (uploads and imports take a while).
+(function () {
+  "use strict";
+  document.querySelectorAll("button[data-busy]").forEach(function (button) {
+    button.form && button.form.addEventListener("submit", function () {
+      window.setTimeout(function () {
+        button.disabled = true;
+        button.textContent = button.getAttribute("data-busy");
+      }, 0);
+    });
+  });
+})();

@@ -1,0 +1,84 @@
+"""The map page, its data, and the nearby search used by the agreement form."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import current_app, jsonify, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy.orm import aliased
+
+from registry import permissions
+from registry.display import region_names
+from registry.extensions import db
+from registry.models import Agreement, Institution
+from registry.places import bp
+from registry.services import geo
+from registry.services.agreements import status_clause
+from registry.vocab import ACTIVE, MEDICAL_TYPES
+
+MAX_POINTS = 20000
+
+
+@bp.route("/map")
+@login_required
+def map_page():
+    """Homes and medical institutions as points, active agreements as lines, district boundaries."""
+    return render_template("places/map.html", regions=region_names(), region=request.args.get("region", ""))
+
+
+@bp.route("/map/data.json")
+@login_required
+def map_data():
+    """Operating institutions with coordinates and today's active agreements, in the user's scope."""
+    today = date.today()
+    region = request.args.get("region") or None
+    query = (permissions.institutions_for(current_user)
+             .where(Institution.lat.is_not(None), Institution.operating_on(today))
+             .with_only_columns(Institution.id, Institution.kind, Institution.name, Institution.lat,
+                                Institution.lon, Institution.region_code))
+    if region:
+        query = query.where(Institution.region_code == region)
+    rows = db.session.execute(query.limit(MAX_POINTS + 1)).all()
+    home, medical = aliased(Institution), aliased(Institution)
+    lines = (permissions.agreements_for(current_user)
+             .join(home, home.id == Agreement.eldercare_id).join(medical, medical.id == Agreement.medical_id)
+             .where(status_clause(ACTIVE, today), home.lat.is_not(None), medical.lat.is_not(None))
+             .with_only_columns(Agreement.id, Agreement.code, home.lat, home.lon, medical.lat, medical.lon))
+    if region:
+        lines = lines.where(home.region_code == region)
+    return jsonify(
+        truncated=len(rows) > MAX_POINTS,
+        points=[{"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon, "region": r.region_code}
+                for r in rows[:MAX_POINTS]],
+        lines=[{"id": r[0], "code": r[1], "from": [r[3], r[2]], "to": [r[5], r[4]]}
+               for r in db.session.execute(lines.limit(MAX_POINTS))],
+    )
+
+
+@bp.route("/places/nearby.json")
+@login_required
+def nearby():
+    """The nearest operating medical institutions to a home (or a point), filterable by type."""
+    limit = min(max(request.args.get("limit", 10, type=int), 1), 50)
+    medical_type = request.args.get("type") or None
+    if medical_type and medical_type not in MEDICAL_TYPES:
+        medical_type = None
+    home_id = request.args.get("home", type=int)
+    if home_id:
+        home = permissions.get_institution_or_404(current_user, home_id)
+        lat, lon = home.lat, home.lon
+    else:
+        lat, lon = request.args.get("lat", type=float), request.args.get("lon", type=float)
+    if lat is None or lon is None:
+        return jsonify(results=[], reason="no_coordinates")
+    # A district user chooses among their own region's institutions, as the forms allow.
+    found = geo.nearest_medical(lat, lon, date.today(), limit, medical_type, current_user.region_code)
+    nearby_km = current_app.config["NEARBY_KM"]
+    return jsonify(results=[
+        {"code": n.institution.code, "name": n.institution.name, "type": n.institution.medical_type,
+         "km": round(n.km, 2), "nearby": n.km <= nearby_km, "region": n.institution.region_code}
+        for n in found
+    ])
+
+

@@ -1,0 +1,169 @@
+"""Exporting the exchange format (DESIGN §8): exactly its columns, Chinese headers.
+
+CSV is written as UTF-8 with a BOM so Excel shows the Chinese; text that a
+spreadsheet would run as a formula is escaped. Export → import → export is the
+identity.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
+
+from registry.extensions import db
+from registry.models import Agreement, Institution, Region
+from registry.services.exchange import AGREEMENTS, INSTITUTIONS, Table, csv_text, escape, kind_label
+from registry.vocab import LEVELS, MEDICAL_TYPES, OWNERSHIPS, SERVICES
+
+BATCH = 2000
+
+
+def _region_names() -> dict[str, str]:
+    return {r.code: r.name for r in db.session.scalars(select(Region))}
+
+
+def institution_rows(query: Select) -> Iterator[list[Any]]:
+    """The §8 columns of each institution of `query`, in batches (the host's code joined in)."""
+    names = _region_names()
+    host_codes: dict[int, str] = {}
+    for batch in _batches(query, Institution.code):
+        missing = {i.host_id for i in batch if i.host_id and i.host_id not in host_codes}
+        if missing:
+            host_codes |= dict(db.session.execute(select(Institution.id, Institution.code)
+                                                  .where(Institution.id.in_(missing))).all())
+        for i in batch:
+            yield [
+                i.code, kind_label(i.kind), i.name, i.uscc, names.get(i.region_code, i.region_code),
+                i.address or None, i.lat, i.lon, i.ownership, i.opened_on, i.closed_on, i.beds_total,
+                i.beds_nursing, i.filing_no, i.medical_type, i.level, i.licence_no,
+                host_codes.get(i.host_id) if i.host_id else None, i.insurance_applied_on,
+                i.insurance_designated_on,
+            ]
+
+
+def agreement_rows(query: Select) -> Iterator[list[Any]]:
+    """The §8 columns of each agreement of `query`."""
+    query = query.options(selectinload(Agreement.eldercare), selectinload(Agreement.medical),
+                          selectinload(Agreement.service_rows))
+    for batch in _batches(query, Agreement.code):
+        for a in batch:
+            yield [
+                a.code, a.eldercare.code, a.medical.code, a.signed_on, a.valid_from, a.valid_to,
+                a.terminated_on, a.services, a.visit_frequency or None, a.fees or None,
+            ]
+
+
+def _batches(query: Select, key) -> Iterator[list]:
+    """Rows in batches by keyset on `key`, so a national export never holds every row at once."""
+    last = None
+    while True:
+        page = query.order_by(key).limit(BATCH)
+        if last is not None:
+            page = page.where(key > last)
+        batch = db.session.scalars(page).all()
+        if not batch:
+            return
+        yield batch
+        last = getattr(batch[-1], key.key)
+        for row in batch:
+            db.session.expunge(row)
+
+
+def write_csv(table: Table, rows: Iterable[list[Any]]) -> bytes:
+    """One table as CSV: UTF-8 with a BOM, Chinese headers."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.label for c in table.columns])
+    for row in rows:
+        writer.writerow([csv_text(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return escape("、".join(value))
+    return escape(value)
+
+
+def write_xlsx(tables: list[tuple[Table, Iterable[list[Any]]]], template: bool = False) -> bytes:
+    """A workbook, one sheet per table (机构, 签约协议); dates as date cells."""
+    workbook = Workbook(write_only=not template)
+    if template:
+        workbook.remove(workbook.active)
+    for table, rows in tables:
+        sheet = workbook.create_sheet(table.sheet)
+        sheet.append([c.label for c in table.columns])
+        for row in rows:
+            sheet.append([_xlsx_value(v) for v in row])
+        if template:
+            for index, column in enumerate(table.columns):
+                sheet.column_dimensions[_letter(index)].width = max(12, len(column.label) * 2 + 2)
+    if template:
+        _allowed_values(workbook)
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def _letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def _allowed_values(workbook: Workbook) -> None:
+    """A sheet of the allowed values, and drop-downs in the template's columns."""
+    lists = {
+        "机构类别": ["养老机构", "医疗卫生机构"],
+        "所属区县": [r.name for r in db.session.scalars(select(Region).order_by(Region.position))],
+        "举办性质": list(OWNERSHIPS),
+        "医疗机构类型": list(MEDICAL_TYPES),
+        "医院等级": list(LEVELS),
+        "服务内容（用“、”或“;”分隔）": list(SERVICES),
+    }
+    sheet = workbook.create_sheet("可选值")
+    for column, (title, values) in enumerate(lists.items(), start=1):
+        sheet.cell(row=1, column=column, value=title)
+        for row, value in enumerate(values, start=2):
+            sheet.cell(row=row, column=column, value=value)
+        sheet.column_dimensions[_letter(column - 1)].width = 24
+    institutions = workbook[INSTITUTIONS.sheet]
+    for label, title in (("机构类别", "机构类别"), ("所属区县", "所属区县"), ("举办性质", "举办性质"),
+                         ("医疗机构类型", "医疗机构类型"), ("医院等级", "医院等级")):
+        index = [c.label for c in INSTITUTIONS.columns].index(label)
+        source_column = _letter(list(lists).index(title))
+        validation = DataValidation(type="list", allow_blank=True,
+                                    formula1=f"'可选值'!${source_column}$2:${source_column}${len(lists[title]) + 1}")
+        institutions.add_data_validation(validation)
+        validation.add(f"{_letter(index)}2:{_letter(index)}5000")
+    notes = workbook.create_sheet("说明")
+    for line in (
+        "日期写作 YYYY-MM-DD；空单元格表示没有值。",
+        "机构编码为空时由系统编号；填写已有编码则更新该机构（缺少的列保持不变，空单元格清空该值）。",
+        "所属区县可填名称或代码；内设机构在“设立单位机构编码”中填设立单位的机构编码（可为同一文件中的机构）。",
+        "签约协议的养老机构编码、医疗机构编码、生效日期、到期日期和至少一项服务内容必填。",
+    ):
+        notes.append([line])
+    notes.column_dimensions["A"].width = 110
+
+
+def export_all(institutions: Select, agreements: Select) -> dict[str, bytes]:
+    """institutions.csv, agreements.csv and registry.xlsx for the given queries."""
+    return {
+        "institutions.csv": write_csv(INSTITUTIONS, institution_rows(institutions)),
+        "agreements.csv": write_csv(AGREEMENTS, agreement_rows(agreements)),
+        "registry.xlsx": write_xlsx([(INSTITUTIONS, institution_rows(institutions)),
+                                     (AGREEMENTS, agreement_rows(agreements))]),
+    }
+
+
+def template() -> bytes:
+    """The empty import template: Chinese headers, drop-downs and a sheet of allowed values."""
+    return write_xlsx([(INSTITUTIONS, []), (AGREEMENTS, [])], template=True)

@@ -1,0 +1,35 @@
+"""Import files kept between the validation report and the confirmation."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from registry.extensions import db
+from registry.models import ImportUpload, User
+from registry.models.clock import utcnow
+
+KEEP = timedelta(hours=24)
+
+
+def keep(user: User, filename: str, content: bytes) -> ImportUpload:
+    """Store an upload for its uploader; uploads older than a day are dropped."""
+    db.session.execute(delete(ImportUpload).where(ImportUpload.created_at < utcnow() - KEEP))
+    upload = ImportUpload(token=secrets.token_urlsafe(24), user_id=user.id, filename=filename[:200],
+                          content=content)
+    db.session.add(upload)
+    db.session.flush()
+    return upload
+
+
+def find(user: User, token: str) -> ImportUpload | None:
+    """The user's own upload with this token, if it is recent enough."""
+    return db.session.scalar(
+        select(ImportUpload).where(
+            ImportUpload.token == token,
+            ImportUpload.user_id == user.id,
+            ImportUpload.created_at >= utcnow() - KEEP,
+        )
+    )

@@ -1,0 +1,103 @@
+"""Places: district boundaries, the nearby search against brute force, the map's data."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from geopy.distance import geodesic
+from sqlalchemy import insert
+
+from registry.extensions import db
+from registry.models import Institution
+from registry.services import geo
+from tests.factories import BINHAI, GAOZHOU, MAONAN
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "region", "inside"),
+    [
+        (21.66, 110.92, MAONAN, True),
+        (21.66, 110.92, GAOZHOU, False),
+        (21.92, 110.85, GAOZHOU, True),
+        (22.35, 110.95, "440983", True),
+        (21.66, 110.64, "440982", True),
+        (21.51, 111.01, "440904", True),
+        (23.13, 113.26, MAONAN, False),  # 广州
+        (21.45, 111.23, BINHAI, None),  # a zone has no boundary: no verdict
+    ],
+)
+def test_a_point_in_its_district(lat, lon, region, inside):
+    assert geo.in_region(lat, lon, region) is inside
+
+
+def test_coordinates_outside_the_region_are_flagged_in_the_todo_list(client, make, health):
+    make.home(name="坐标在高州的茂南养老院", region=MAONAN, lat=21.92, lon=110.85)
+    make.home(name="坐标正确的养老院", region=MAONAN, lat=21.66, lon=110.92)
+    page = client.get("/compliance/todo").text
+    assert "坐标不在所属区县范围内" in page
+    assert "坐标在高州的茂南养老院" in page and "坐标正确的养老院" not in page
+
+
+@pytest.fixture()
+def scattered(app):
+    """400 medical institutions scattered over Maoming (some closed, mixed types), inserted in bulk."""
+    rng = random.Random(7)
+    rows = []
+    for n in range(400):
+        rows.append({
+            "code": f"YY-R-{n:04d}", "kind": "medical", "name": f"随机医院{n}", "region_code": MAONAN,
+            "address": "", "coord_source": "", "lat": rng.uniform(21.4, 22.6), "lon": rng.uniform(110.4, 111.4),
+            "opened_on": date(2000, 1, 1), "closed_on": date(2020, 1, 1) if n % 9 == 0 else None,
+            "medical_type": rng.choice(["卫生院", "综合医院", "诊所"]), "two_in_one": False, "version": 1,
+        })
+    with app.app_context():
+        db.session.execute(insert(Institution), rows)
+        db.session.commit()
+    return rows
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_nearest_equals_brute_force(app, scattered, seed):
+    rng = random.Random(seed)
+    lat, lon = rng.uniform(21.5, 22.5), rng.uniform(110.5, 111.3)
+    medical_type = rng.choice([None, "卫生院"])
+    today = date(2024, 1, 1)
+    expected = sorted(
+        ((geodesic((lat, lon), (r["lat"], r["lon"])).km, r["code"]) for r in scattered
+         if r["closed_on"] is None and (medical_type is None or r["medical_type"] == medical_type)),
+    )[:8]
+    with app.app_context():
+        found = geo.nearest_medical(lat, lon, today, limit=8, medical_type=medical_type, start_km=2)
+        assert [(round(n.km, 6), n.institution.code) for n in found] == [(round(k, 6), c) for k, c in expected]
+
+
+def test_the_nearby_list_for_a_home(client, make, health):
+    home = make.home(lat=21.66, lon=110.92)
+    make.medical(name="近的卫生院", medical_type="卫生院", lat=21.665, lon=110.925)
+    make.medical(name="远的医院", lat=22.35, lon=110.94)
+    make.medical(name="已停业的医院", lat=21.661, lon=110.921, closed_on=date(2020, 1, 1))
+    rows = client.get(f"/places/nearby.json?home={home}&limit=5").get_json()["results"]
+    assert [r["name"] for r in rows] == ["近的卫生院", "远的医院"]
+    assert rows[0]["nearby"] is True and rows[1]["nearby"] is False
+    only = client.get(f"/places/nearby.json?home={home}&type=卫生院").get_json()["results"]
+    assert [r["name"] for r in only] == ["近的卫生院"]
+
+
+def test_a_home_without_coordinates_has_no_nearby_list(client, make, health):
+    home = make.home()
+    assert client.get(f"/places/nearby.json?home={home}").get_json() == {"results": [], "reason": "no_coordinates"}
+
+
+def test_the_map_data_is_scoped(client, make, auth):
+    home = make.home(name="茂南地图养老院", lat=21.66, lon=110.92)
+    hospital = make.medical(name="茂南地图医院", lat=21.67, lon=110.93)
+    make.home(name="高州地图养老院", region=GAOZHOU, lat=21.92, lon=110.85)
+    make.agreement(home, hospital)
+    make.user("district_official", MAONAN, username="lingdao")
+    auth.login("lingdao")
+    assert client.get("/map").status_code == 200
+    data = client.get("/map/data.json").get_json()
+    assert sorted(p["name"] for p in data["points"]) == sorted(["茂南地图医院", "茂南地图养老院"])
+    assert len(data["lines"]) == 1 and data["truncated"] is False
