@@ -6,13 +6,16 @@ import json
 import sys
 import unicodedata
 from datetime import date
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from registry.extensions import db
-from registry.services import RecordInvalid, compliance, seeding, users
+from registry.models import Agreement, Institution
+from registry.services import RecordInvalid, compliance, exchange, exports, imports, seeding, users
 from registry.vocab import ROLES
 
 registry_group = AppGroup("registry", help="医养结合登记系统 commands.")
@@ -111,3 +114,44 @@ def compliance_command(as_of: str, as_json: bool, target_set: str) -> None:
 def _width(text: str) -> int:
     """Display width: CJK characters take two columns."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+@registry_group.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+def import_command(path: Path, dry_run: bool) -> None:
+    """Import a workbook, a CSV file, or a folder of institutions.csv / agreements.csv (all or nothing)."""
+    try:
+        sheets = exchange.read_path(path)
+    except exchange.FileRefused as refused:
+        click.echo(f"{path}: {refused}", err=True)
+        sys.exit(1)
+    plan = imports.plan(sheets, None)
+    for warning in plan.warnings:
+        click.echo(warning, err=True)
+    for error in plan.errors:
+        click.echo(str(error), err=True)
+    counts = plan.counts()
+    summary = ", ".join(f"{table}: {c['create']} to create, {c['update']} to update, {c['unchanged']} unchanged"
+                        for table, c in counts.items())
+    if not plan.ok:
+        db.session.rollback()
+        click.echo(f"{len(plan.errors)} errors: nothing imported. ({summary})", err=True)
+        sys.exit(1)
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"Dry run, nothing written. {summary}")
+        return
+    imports.apply(plan, None, path.name)
+    db.session.commit()
+    click.echo(f"Imported. {summary}")
+
+
+@registry_group.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def export_command(folder: Path) -> None:
+    """Write institutions.csv, agreements.csv and registry.xlsx into FOLDER (created if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in exports.export_all(select(Institution), select(Agreement)).items():
+        (folder / name).write_bytes(body)
+        click.echo(f"{folder / name}", err=True)

@@ -223,3 +223,24 @@ def test_the_template_has_chinese_headers_and_allowed_values(app):
     assert [c.value for c in workbook["机构"][1]][:3] == ["机构编码", "机构类别", "机构名称"]
     allowed = [c.value for c in workbook["可选值"]["B"]]
     assert "茂南区" in allowed and "茂名滨海新区" in allowed
+
+
+def test_the_cli_exports_and_imports_a_folder(app, runner, make, tmp_path):
+    home = make.home(name="命令行养老院")
+    make.agreement(home, make.medical(name="命令行医院"))
+    result = runner.invoke(args=["registry", "export", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["agreements.csv", "institutions.csv",
+                                                                     "registry.xlsx"]
+    again = runner.invoke(args=["registry", "import", str(tmp_path / "out"), "--dry-run"])
+    assert again.exit_code == 0, again.output
+    assert "institutions: 0 to create, 0 to update, 2 unchanged" in again.output
+
+
+def test_the_cli_import_reports_bad_rows_and_exits_non_zero(app, runner, tmp_path):
+    path = tmp_path / "institutions.csv"
+    path.write_text(HEADER + ",养老机构,坏行,茂南区,2020-13-01,10,,,,\n", encoding="utf-8")
+    result = runner.invoke(args=["registry", "import", str(path)])
+    assert result.exit_code == 1
+    assert "institutions.csv 第 2 行 成立日期" in result.output
+    assert count(app, Institution) == 0

@@ -101,3 +101,32 @@ def test_the_map_data_is_scoped(client, make, auth):
     data = client.get("/map/data.json").get_json()
     assert sorted(p["name"] for p in data["points"]) == sorted(["茂南地图医院", "茂南地图养老院"])
     assert len(data["lines"]) == 1 and data["truncated"] is False
+
+
+def test_a_home_page_shows_its_warnings_and_the_nearest_medical_institutions(client, make, health):
+    home = make.home(name="大养老院", beds_total=220, lat=21.66, lon=110.92)
+    make.medical(name="隔壁卫生院", medical_type="卫生院", lat=21.662, lon=110.921)
+    page = client.get(f"/institutions/{home}").text
+    assert "200床及以上养老机构未内设合格医疗机构" in page
+    assert "周边医疗卫生机构" in page and "隔壁卫生院" in page and "0.2 公里" in page
+    assert "/agreements/new?eldercare=" in page and "medical=YY" in page
+    make.medical(host=home, medical_type="护理站", lat=21.66, lon=110.92)
+    assert "200床及以上养老机构未内设合格医疗机构" not in client.get(f"/institutions/{home}").text
+
+
+def test_the_agreement_form_takes_the_chosen_nearby_institution(app, client, make, health):
+    home = make.home(lat=21.66, lon=110.92)
+    form = client.get(f"/agreements/new?eldercare={home}&medical=YY0000009").text
+    assert 'value="YY0000009"' in form and 'id="nearby-medical"' in form
+    rows = client.get("/places/nearby.json?home_code=" + form.split('id="eldercare_code"')[1]
+                      .split('value="')[1].split(" ")[0]).get_json()
+    assert rows == {"results": []}
+
+
+def test_an_agreement_page_warns_of_distance_and_expiry(client, make, health):
+    home = make.home(lat=21.66, lon=110.92)
+    far = make.medical(lat=22.35, lon=110.94)
+    agreement = make.agreement(home, far, valid_from=date(2020, 1, 1),
+                               valid_to=date.fromordinal(date.today().toordinal() + 20))
+    page = client.get(f"/agreements/{agreement}").text
+    assert "签约双方距离超出周边范围" in page and "签约协议将在60天内到期" in page

@@ -16,7 +16,7 @@ from registry.extensions import db
 from registry.forms import apply_errors, stale_message
 from registry.listing import filters_from_request, paginate
 from registry.models import Institution, Region
-from registry.services import RecordInvalid, StaleEdit, audit, geo, scans
+from registry.services import RecordInvalid, StaleEdit, audit, geo, scans, todo
 from registry.services import agreements as service
 from registry.vocab import ELDERCARE, MEDICAL
 
@@ -99,6 +99,8 @@ def create():
     home = permissions.get_institution_or_404(current_user, home_id) if home_id else None
     if home is not None and request.method == "GET":
         form.eldercare_code.data = f"{home.code} {home.name}"
+    if request.method == "GET" and request.args.get("medical"):
+        form.medical_code.data = request.args["medical"]
     if form.validate_on_submit():
         agreement = _save(form)
         if agreement is not None:
@@ -124,6 +126,7 @@ def detail(agreement_id: int):
         can_read_home=permissions.in_region(current_user, agreement.eldercare.region_code),
         can_read_medical=permissions.in_region(current_user, agreement.medical.region_code),
         today=today,
+        warnings=todo.agreement_warnings(agreement, today, current_app.config["NEARBY_KM"]),
     )
 
 

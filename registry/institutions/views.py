@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
@@ -17,7 +17,7 @@ from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region
-from registry.services import RecordInvalid, StaleEdit, audit, geo
+from registry.services import RecordInvalid, StaleEdit, audit, geo, todo
 from registry.services import agreements as agreement_service
 from registry.services import institutions as service
 from registry.vocab import ELDERCARE, MEDICAL, choices
@@ -158,6 +158,11 @@ def detail(institution_id: int):
         can_delete=current_user.is_admin,
         today=today,
         distance_km=geo.distance_km,
+        warnings=todo.record_warnings(institution, today),
+        nearby=(geo.nearest_medical(institution.lat, institution.lon, today, 5,
+                                    region_code=current_user.region_code)
+                if institution.is_eldercare and institution.lat is not None else []),
+        nearby_km=current_app.config["NEARBY_KM"],
     )
 
 

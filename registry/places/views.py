@@ -65,7 +65,13 @@ def nearby():
     if medical_type and medical_type not in MEDICAL_TYPES:
         medical_type = None
     home_id = request.args.get("home", type=int)
-    if home_id:
+    home_code = (request.args.get("home_code") or "").split(" ", 1)[0]
+    if home_code:
+        home = db.session.scalar(permissions.institutions_for(current_user).where(Institution.code == home_code))
+        if home is None:
+            return jsonify(results=[], reason="not_found")
+        lat, lon = home.lat, home.lon
+    elif home_id:
         home = permissions.get_institution_or_404(current_user, home_id)
         lat, lon = home.lat, home.lon
     else:

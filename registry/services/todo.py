@@ -15,6 +15,7 @@ from registry.extensions import db
 from registry.models import Agreement, Institution, User
 from registry.services import compliance, geo
 from registry.services.agreements import status_clause
+from registry.services.agreements import status_on as agreement_status
 from registry.vocab import ACTIVE, ELDERCARE, MEDICAL
 
 EXPIRY_NOTICE_DAYS = 60
@@ -83,12 +84,10 @@ def items(user: User, today: date, nearby_km: float, region: str | None = None) 
         ),
     )
     for unit in db.session.scalars(units):
-        if unit.insurance_applied_on is None:
-            found.append(TodoItem("insurance_not_applied", months_after(unit.opened_on, INSURANCE_MONTHS),
-                                  unit.region_code, unit))
-        else:
-            found.append(TodoItem("insurance_overdue", months_after(unit.insurance_applied_on, INSURANCE_MONTHS),
-                                  unit.region_code, unit))
+        kind = _insurance_warning(unit, today)
+        if kind:
+            since = unit.opened_on if kind == "insurance_not_applied" else unit.insurance_applied_on
+            found.append(TodoItem(kind, months_after(since, INSURANCE_MONTHS), unit.region_code, unit))
 
     located = select(Institution).where(Institution.id.in_(scope), Institution.lat.is_not(None),
                                         Institution.operating_on(today))
@@ -151,3 +150,44 @@ def _succeeds(other: Agreement, ended: Agreement) -> bool:
         and other.valid_from <= day_after <= other.valid_to
         and (other.terminated_on is None or other.terminated_on > day_after)
     )
+
+
+def _insurance_warning(unit: Institution, today: date) -> str | None:
+    """提示 or 超时 for an operating in-house medical unit without a designation (63号 十八)."""
+    if not (unit.is_medical and unit.host_id and unit.operating_on(today) and unit.insurance_designated_on is None):
+        return None
+    cutoff = months_before(today, INSURANCE_MONTHS)
+    if unit.insurance_applied_on is None:
+        return "insurance_not_applied" if unit.opened_on <= cutoff else None
+    return "insurance_overdue" if unit.insurance_applied_on <= cutoff else None
+
+
+def record_warnings(institution: Institution, today: date) -> list[str]:
+    """The warnings shown on an institution's own page (the same rules as the 待办 list)."""
+    found = []
+    if institution.is_eldercare and institution.operating_on(today):
+        large = compliance.members("large_home_medical", today, institution.region_code, missing=True)
+        if db.session.scalar(large.where(Institution.id == institution.id).with_only_columns(Institution.id)):
+            found.append(KINDS["large_home_without_unit"])
+    kind = _insurance_warning(institution, today)
+    if kind:
+        found.append(KINDS[kind])
+    if geo.outside_its_region(institution):
+        found.append(KINDS["outside_region"])
+    return found
+
+
+def agreement_warnings(agreement: Agreement, today: date, nearby_km: float) -> list[str]:
+    """The warnings shown on an agreement's page."""
+    found = []
+    active = agreement_status(agreement, today) == ACTIVE
+    if active and agreement.valid_to <= today + timedelta(days=EXPIRY_NOTICE_DAYS):
+        found.append(KINDS["agreement_expiring"])
+    if agreement.valid_to < today and (agreement.terminated_on is None or agreement.terminated_on > agreement.valid_to):
+        siblings = db.session.scalars(select(Agreement).where(Agreement.eldercare_id == agreement.eldercare_id))
+        if not any(_succeeds(other, agreement) for other in siblings):
+            found.append(KINDS["agreement_expired"])
+    km = geo.distance_km(agreement.eldercare, agreement.medical)
+    if active and km is not None and km > nearby_km:
+        found.append(KINDS["parties_far"])
+    return found

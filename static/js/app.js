@@ -50,3 +50,40 @@
     });
   });
 })();
+
+// The agreement form lists the medical institutions nearest the chosen home; a click picks one.
+(function () {
+  "use strict";
+  var list = document.getElementById("nearby-medical");
+  var home = document.getElementById("eldercare_code");
+  var medical = document.getElementById("medical_code");
+  if (!list || !home || !medical) { return; }
+  var show = function () {
+    var code = home.value.trim().split(" ")[0];
+    if (!code) { list.textContent = ""; return; }
+    var url = new URL(list.dataset.source, window.location.href);
+    url.searchParams.set("home_code", code);
+    url.searchParams.set("limit", "8");
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { results: [] }; })
+      .then(function (data) {
+        list.textContent = "";
+        if (data.reason === "no_coordinates") { list.textContent = list.dataset.none; return; }
+        if (!data.results.length) { return; }
+        var title = document.createElement("div");
+        title.textContent = list.dataset.title;
+        list.appendChild(title);
+        data.results.forEach(function (row) {
+          var button = document.createElement("button");
+          button.type = "button";
+          button.className = "btn btn-sm btn-outline-secondary me-1 mb-1";
+          button.textContent = row.name + " · " + row.km + " " + list.dataset.km;
+          button.addEventListener("click", function () { medical.value = row.code + " " + row.name; medical.focus(); });
+          list.appendChild(button);
+        });
+      })
+      .catch(function () { list.textContent = ""; });
+  };
+  home.addEventListener("change", show);
+  show();
+})();
