@@ -293,3 +293,11 @@ def test_closing_a_record_someone_just_edited_is_refused(app, client, civil, mak
 def test_a_malformed_host_parameter_is_not_found(client, health):
     assert client.get("/institutions/new?kind=medical&host=abc").status_code == 200
     assert client.get("/institutions/new?kind=medical&host=999").status_code == 404
+
+
+def test_the_current_filters_are_shown_and_removable(client, civil, make):
+    make.home(name="筛选测试养老院")
+    page = client.get("/homes?q=筛选&region=440902&status=operating").text
+    assert "当前条件：" in page
+    assert "搜索：筛选" in page and "所属区县：茂南区" in page and "状态：运营中" in page
+    assert "/homes?q=%E7%AD%9B%E9%80%89&amp;status=operating" in page  # the region chip's link drops region
