@@ -12,6 +12,7 @@ from registry import config as settings
 from registry.database import configure_sqlite
 from registry.display import region_names, select_locale
 from registry.extensions import babel, csrf, db, login_manager, migrate
+from registry.security import register_security_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_security_headers(app)
     register_commands(app)
     return app
 

@@ -130,3 +130,11 @@ def test_an_agreement_page_warns_of_distance_and_expiry(client, make, health):
                                valid_to=date.fromordinal(date.today().toordinal() + 20))
     page = client.get(f"/agreements/{agreement}").text
     assert "签约双方距离超出周边范围" in page and "签约协议将在60天内到期" in page
+
+
+def test_a_homes_own_unit_is_not_offered_as_a_party(client, make, health):
+    home = make.home(lat=21.66, lon=110.92)
+    make.medical(host=home, medical_type="医务室", name="自己的医务室", lat=21.66, lon=110.92)
+    make.medical(name="别人的医院", lat=21.67, lon=110.93)
+    rows = client.get(f"/places/nearby.json?home={home}").get_json()["results"]
+    assert [r["name"] for r in rows] == ["别人的医院"]

@@ -160,7 +160,7 @@ def detail(institution_id: int):
         distance_km=geo.distance_km,
         warnings=todo.record_warnings(institution, today),
         nearby=(geo.nearest_medical(institution.lat, institution.lon, today, 5,
-                                    region_code=current_user.region_code)
+                                    region_code=current_user.region_code, home_id=institution.id)
                 if institution.is_eldercare and institution.lat is not None else []),
         nearby_km=current_app.config["NEARBY_KM"],
     )

@@ -66,6 +66,7 @@ def nearby():
         medical_type = None
     home_id = request.args.get("home", type=int)
     home_code = (request.args.get("home_code") or "").split(" ", 1)[0]
+    home = None
     if home_code:
         home = db.session.scalar(permissions.institutions_for(current_user).where(Institution.code == home_code))
         if home is None:
@@ -79,7 +80,8 @@ def nearby():
     if lat is None or lon is None:
         return jsonify(results=[], reason="no_coordinates")
     # A district user chooses among their own region's institutions, as the forms allow.
-    found = geo.nearest_medical(lat, lon, date.today(), limit, medical_type, current_user.region_code)
+    found = geo.nearest_medical(lat, lon, date.today(), limit, medical_type, current_user.region_code,
+                                home.id if home is not None else None)
     nearby_km = current_app.config["NEARBY_KM"]
     return jsonify(results=[
         {"code": n.institution.code, "name": n.institution.name, "type": n.institution.medical_type,

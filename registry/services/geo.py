@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from geopy.distance import geodesic
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from registry.extensions import db
 from registry.models import Institution
@@ -102,12 +102,14 @@ def _box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]
 
 
 def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_type: str | None = None,
-                    region_code: str | None = None, start_km: float = 5.0) -> list[Nearby]:
+                    region_code: str | None = None, home_id: int | None = None,
+                    start_km: float = 5.0) -> list[Nearby]:
     """The `limit` nearest operating medical institutions, by geodesic distance.
 
     An indexed latitude/longitude box is searched first and widened until it
     holds `limit` institutions within the circle it contains, so the answer is
-    exact without measuring the distance to every row.
+    exact without measuring the distance to every row. The units `home_id` set up
+    itself are left out: a host does not sign with its own unit.
     """
     km = start_km
     while True:
@@ -122,6 +124,8 @@ def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_
             query = query.where(Institution.medical_type == medical_type)
         if region_code:
             query = query.where(Institution.region_code == region_code)
+        if home_id is not None:
+            query = query.where(or_(Institution.host_id.is_(None), Institution.host_id != home_id))
         found = [Nearby(i, geodesic((lat, lon), (i.lat, i.lon)).km) for i in db.session.scalars(query)]
         within = sorted((n for n in found if n.km <= km), key=lambda n: (n.km, n.institution.id))
         if len(within) >= limit or km >= MAX_SEARCH_KM:
