@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, redirect, request, url_for
 from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
 
 from registry import config as settings
 from registry.database import configure_sqlite
 from registry.display import region_names, select_locale
+from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
 
@@ -92,28 +93,6 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (main_bp, auth_bp, institutions_bp, agreements_bp, compliance_bp, training_bp,
                       data_bp, places_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
-
-
-def register_errorhandlers(app: Flask) -> None:
-    messages = {
-        400: lambda: _("请求无效，请返回重试"),
-        403: lambda: _("您没有权限执行此操作"),
-        404: lambda: _("未找到该页面或记录"),
-        413: lambda: _("上传的文件超过 10 MB"),
-        500: lambda: _("系统出错，请稍后再试"),
-    }
-
-    def handle(error):
-        code = getattr(error, "code", 500) or 500
-        if code == 500:
-            db.session.rollback()
-        message = messages.get(code, messages[500])()
-        if request.blueprint == "api":
-            return jsonify(error=message), code
-        return render_template("errors.html", code=code, message=message), code
-
-    for code in messages:
-        app.register_error_handler(code, handle)
 
 
 def register_template_helpers(app: Flask) -> None:

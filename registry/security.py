@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
-from flask_login import current_user
+from flask import Flask, Response, g, request
 
 CSP = "; ".join((
     "default-src 'self'",
@@ -29,7 +28,8 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static" and current_user.is_authenticated:
+        user = g.get("_login_user")  # only if the request loaded it: never query here (the database may be down)
+        if request.endpoint != "static" and user is not None and user.is_authenticated:
             # Registry records are personal to a user's scope: never kept by a shared cache or the back button.
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -6,7 +6,9 @@ from datetime import date
 
 from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import text
 
+from registry.extensions import db
 from registry.main import bp
 from registry.navigation import local_path
 from registry.services import overview
@@ -32,6 +34,7 @@ def switch_language(code: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Liveness probe for a load balancer."""
-    return {"status": "ok"}
+    """Health check for a load balancer: the app answers and reaches its database (503 otherwise)."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
 
