@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution
-from registry.services import RecordInvalid, compliance, exchange, exports, imports, seeding, users
+from registry.services import RecordInvalid, backup, compliance, exchange, exports, imports, seeding, users
 from registry.vocab import ROLES
 
 registry_group = AppGroup("registry", help="医养结合登记系统 commands.")
@@ -155,3 +155,30 @@ def export_command(folder: Path) -> None:
     for name, body in exports.export_all(select(Institution), select(Agreement)).items():
         (folder / name).write_bytes(body)
         click.echo(f"{folder / name}", err=True)
+
+
+@registry_group.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(file: Path) -> None:
+    """Back up the database to FILE (SQLite online backup, or pg_dump's custom format)."""
+    try:
+        backup.backup(file)
+    except backup.BackupError as error:
+        click.echo(f"Backup failed: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"Backed up to {file}", err=True)
+
+
+@registry_group.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the database's contents with the backup FILE."""
+    if not yes:
+        click.confirm("This replaces every record in the database. Continue?", abort=True)
+    try:
+        backup.restore(file)
+    except backup.BackupError as error:
+        click.echo(f"Restore failed: {error}", err=True)
+        sys.exit(1)
+    click.echo(f"Restored from {file}", err=True)
