@@ -1,0 +1,310 @@
+"""The OpenAPI 3.0.3 document of /api/v1, written by hand (served at /api/v1/openapi.json).
+
+Field names are those of the exchange format (DESIGN §8). Keep it in step with
+registry/api/views.py and registry/services/serialise.py: tests/test_api_schemathesis.py
+checks every answer against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.services.institutions import SORTS as INSTITUTION_SORTS
+from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, SERVICES
+
+MAX_PER_PAGE = 200
+MAX_PAGE = 2**31 - 1
+MAX_ID = 2**31 - 1  # the largest value of an INTEGER id column
+AGREEMENT_SORTS = ("code", "eldercare", "medical", "valid_from", "valid_to")  # agreements.filtered
+FLAGS = ("true", "false", "1", "0")
+INSTITUTION_STATUSES = ("operating", "closed")  # institutions.filtered, on today
+HOSTED = ("yes", "no")
+
+NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL; the API refuses it with 400
+
+
+def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
+    return {"type": type_, "nullable": True, **extra}
+
+
+DAY = {"type": "string", "format": "date"}
+NULLABLE_DAY = _nullable("string", format="date")
+NULLABLE_TEXT = _nullable("string")
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _response(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "503": {"$ref": "#/components/responses/Unavailable"},
+}
+NOT_FOUND = {"404": {"$ref": "#/components/responses/NotFound"}}
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+
+
+def _choice(name: str, values, description: str, default: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "enum": list(values)}
+    if default is not None:
+        schema["default"] = default
+    return _query(name, schema, description + "；给出时须为所列值之一（空值亦为无效），否则 400")
+
+
+def _text(name: str, description: str) -> dict[str, Any]:
+    return _query(name, {"type": "string", "pattern": NO_NUL}, description + "；含 NUL 字符时 400")
+
+
+def _id(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name, "in": "path", "required": True, "description": description,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    }
+
+
+PAGING = [
+    _query("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+           "页码，从 1 开始；超出末页时 items 为空；非整数、小于 1 或超过上限时 400"),
+    _query("per_page", {"type": "integer", "minimum": 1},
+           f"每页条数（默认为配置 PAGE_SIZE，20）；大于 {MAX_PER_PAGE} 时按 {MAX_PER_PAGE} 计；"
+           "非整数或小于 1 时 400"),
+]
+DESCENDING = _choice("descending", FLAGS, "是否倒序（true/1 倒序，false/0 正序）", "false")
+REGION = _text("region", "所属区县代码（DESIGN §2，如 440902）；未知代码不报错，只是无结果")
+Q = _text("q", "搜索文字")
+
+INSTITUTION_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "code": {"type": "string", "description": "机构编码"},
+    "kind": {"type": "string", "enum": list(KINDS), "description": "机构类别"},
+    "name": {"type": "string", "description": "机构名称"},
+    "uscc": _nullable("string", description="统一社会信用代码"),
+    "region": {"type": "string", "description": "所属区县代码"},
+    "address": _nullable("string", description="地址"),
+    "lat": _nullable("number", description="纬度（WGS-84）"),
+    "lon": _nullable("number", description="经度（WGS-84）"),
+    "ownership": _nullable("string", description="举办性质"),
+    "opened_on": DAY | {"description": "成立日期"},
+    "closed_on": NULLABLE_DAY | {"description": "停业日期（不再运营的第一天）"},
+    "beds_total": _nullable("integer", description="床位数（养老机构）"),
+    "beds_nursing": _nullable("integer", description="护理型床位数（养老机构）"),
+    "rating": _nullable("string", description="等级评定（养老机构）"),
+    "filing_no": _nullable("string", description="备案号"),
+    "medical_type": _nullable("string", description="医疗机构类型（医疗卫生机构）"),
+    "level": _nullable("string", description="医院等级"),
+    "licence_no": _nullable("string", description="执业许可证登记号"),
+    "two_in_one": {"type": "boolean", "description": "两证合一"},
+    "host_code": _nullable("string", description="设立单位机构编码（内设机构）"),
+    "insurance_applied_on": NULLABLE_DAY | {"description": "医保定点申请日期"},
+    "insurance_designated_on": NULLABLE_DAY | {"description": "医保定点日期"},
+}
+INSTITUTION_DETAIL_PROPERTIES = INSTITUTION_PROPERTIES | {
+    "unit_codes": {"type": "array", "items": {"type": "string"}, "description": "所设立机构（内设机构）的编码"},
+}
+
+AGREEMENT_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "code": {"type": "string", "description": "协议编号"},
+    "eldercare_code": {"type": "string", "description": "养老机构编码"},
+    "medical_code": {"type": "string", "description": "医疗机构编码"},
+    "signed_on": NULLABLE_DAY | {"description": "签订日期"},
+    "valid_from": DAY | {"description": "生效日期"},
+    "valid_to": DAY | {"description": "到期日期（适用的最后一天）"},
+    "terminated_on": NULLABLE_DAY | {"description": "终止日期（不再适用的第一天）"},
+    "services": {"type": "array", "items": {"type": "string"}, "description": "服务内容"},
+    "visit_frequency": _nullable("string", description="巡诊频次"),
+    "fees": _nullable("string", description="费用约定"),
+    "status": {"type": "string", "enum": list(AGREEMENT_STATUSES),
+               "description": "今天的状态：未生效 / 有效 / 一方停业 / 已到期 / 已终止"},
+}
+AGREEMENT_DETAIL_PROPERTIES = AGREEMENT_PROPERTIES | {
+    "distance_km": _nullable("number", description="双方的测地距离（公里）；任一方无坐标时为 null"),
+}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    """Every property present (null where it has no value), nothing else."""
+    return {"type": "object", "required": list(properties), "properties": properties,
+            "additionalProperties": False}
+
+
+def _page(item: str) -> dict[str, Any]:
+    return _object({
+        "items": {"type": "array", "items": _ref(item)},
+        "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+        "total": {"type": "integer", "minimum": 0},
+        "pages": {"type": "integer", "minimum": 0},
+    })
+
+
+FIGURE = {
+    "type": "object",
+    "required": ["value"],
+    "properties": {
+        "value": _nullable("number", description="数量；比例为 numerator / denominator（分母为 0 时 null）"),
+        "numerator": {"type": "integer", "minimum": 0},
+        "denominator": {"type": "integer", "minimum": 0},
+    },
+    "additionalProperties": False,
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string", "description": "中文说明"},
+            "request_id": {"type": "string", "description": "请求编号（亦见响应头 X-Request-ID），报错时请提供"},
+        },
+    },
+    "Institution": _object(INSTITUTION_PROPERTIES),
+    "InstitutionDetail": _object(INSTITUTION_DETAIL_PROPERTIES),
+    "InstitutionPage": _page("Institution"),
+    "Agreement": _object(AGREEMENT_PROPERTIES),
+    "AgreementDetail": _object(AGREEMENT_DETAIL_PROPERTIES),
+    "AgreementPage": _page("Agreement"),
+    "Figure": FIGURE,
+    "Indicator": _object({
+        "city": _ref("Figure"),
+        "regions": {"type": "object", "additionalProperties": _ref("Figure"),
+                    "description": "区县代码 → 数值；区县官员只见本区县"},
+    }),
+    "TargetResult": _object({
+        "indicator": {"type": "string"},
+        "scope": {"type": "string", "description": "city 或区县代码"},
+        "deadline": DAY,
+        "comparator": {"type": "string", "enum": [">=", "<="]},
+        "value": {"type": "number"},
+        "clause": {"type": "string", "description": "63号文条款"},
+        "actual": _nullable("number"),
+        "met": {"type": "boolean"},
+        "overdue": {"type": "boolean"},
+    }),
+    "ComplianceReport": _object({
+        "as_of": DAY,
+        "target_set": _nullable("string", description="目标集 id；不存在时为 null（targets 为空）"),
+        "indicators": {"type": "object", "additionalProperties": _ref("Indicator")},
+        "targets": {"type": "array", "items": _ref("TargetResult")},
+    }),
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "医养结合登记系统接口",
+        "version": "1.0.0",
+        "description": (
+            "茂名市医养结合登记系统的只读接口。以登录会话或 `Authorization: Bearer <令牌>` 认证；"
+            "数据范围与网页相同：区县用户只见本区县的记录，范围外的记录答 404。"
+            "字段名与导入导出格式（DESIGN §8）一致，日期为 YYYY-MM-DD。"
+        ),
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"session": []}, {"bearer": []}],
+    "paths": {
+        "/institutions": {
+            "get": {
+                "operationId": "listInstitutions",
+                "summary": "机构列表",
+                "description": "用户可见的养老机构和医疗卫生机构，可筛选、排序、分页。",
+                "parameters": [
+                    _choice("kind", KINDS, "机构类别（不给时两类都列）"),
+                    Q,
+                    REGION,
+                    _choice("medical_type", MEDICAL_TYPES, "医疗机构类型"),
+                    _choice("status", INSTITUTION_STATUSES, "今天在运营 / 已停业"),
+                    _choice("hosted", HOSTED, "是否内设机构（有设立单位）"),
+                    _choice("sort", INSTITUTION_SORTS, "排序字段", "name"),
+                    DESCENDING,
+                    *PAGING,
+                ],
+                "responses": {"200": _response("一页机构", "InstitutionPage"), **ERRORS},
+            },
+        },
+        "/institutions/{institution_id}": {
+            "get": {
+                "operationId": "getInstitution",
+                "summary": "一个机构",
+                "description": "机构及其设立单位编码、内设机构编码；不存在或不在用户范围内时 404。",
+                "parameters": [_id("institution_id", "机构 id")],
+                "responses": {"200": _response("机构", "InstitutionDetail"), **ERRORS, **NOT_FOUND},
+            },
+        },
+        "/agreements": {
+            "get": {
+                "operationId": "listAgreements",
+                "summary": "签约协议列表",
+                "description": "用户可见的签约协议（养老机构或医疗机构一方在用户区县），状态按今天计算。",
+                "parameters": [
+                    Q,
+                    _text("region", "区县代码：养老机构或医疗机构一方在该区县"),
+                    _choice("status", AGREEMENT_STATUSES, "今天的状态"),
+                    _choice("service", SERVICES, "包含该服务内容"),
+                    _choice("sort", AGREEMENT_SORTS, "排序字段", "valid_to"),
+                    DESCENDING,
+                    *PAGING,
+                ],
+                "responses": {"200": _response("一页签约协议", "AgreementPage"), **ERRORS},
+            },
+        },
+        "/agreements/{agreement_id}": {
+            "get": {
+                "operationId": "getAgreement",
+                "summary": "一份签约协议",
+                "description": "协议、今天的状态与双方距离；不存在或不在用户范围内时 404。",
+                "parameters": [_id("agreement_id", "协议 id")],
+                "responses": {"200": _response("签约协议", "AgreementDetail"), **ERRORS, **NOT_FOUND},
+            },
+        },
+        "/compliance": {
+            "get": {
+                "operationId": "getCompliance",
+                "summary": "指标与目标达成情况",
+                "description": "DESIGN §8 的 JSON：各指标的全市与各区县数值，及目标集的各项目标。",
+                "parameters": [
+                    _query("as_of", {"type": "string", "format": "date"},
+                           "统计日 YYYY-MM-DD（不给时为今天）；不是日期时 400"),
+                    _query("target_set", {"type": "string", "pattern": NO_NUL,
+                                          "default": "maoming-2020-63"},
+                           "目标集 id；不存在时 target_set 为 null；含 NUL 字符时 400"),
+                ],
+                "responses": {"200": _response("指标报告", "ComplianceReport"), **ERRORS},
+            },
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "getOpenApi",
+                "summary": "本文档",
+                "security": [],
+                "responses": {
+                    "200": {"description": "OpenAPI 3.0.3 文档",
+                            "content": {"application/json": {"schema": {"type": "object"}}}},
+                },
+            },
+        },
+    },
+    "components": {
+        "securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": "session",
+                        "description": "登录网页后的会话 Cookie"},
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "管理员签发的接口令牌：Authorization: Bearer <令牌>"},
+        },
+        "responses": {
+            "BadRequest": _response("查询参数无效", "Error"),
+            "Unauthorized": _response("未登录且没有有效的接口令牌", "Error"),
+            "NotFound": _response("记录不存在或不在用户的范围内", "Error"),
+            "Unavailable": _response("数据库暂时无法连接（响应头 Retry-After）", "Error"),
+        },
+        "schemas": SCHEMAS,
+    },
+}
