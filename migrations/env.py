@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import create_engine, event
+from sqlalchemy.pool import NullPool
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -90,6 +92,17 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    sqlite = connectable.dialect.name == "sqlite"
+    if sqlite:
+        # Batch migrations rebuild a table (copy, drop, rename); with foreign keys on,
+        # dropping a table others refer to fails. Migrate on a connection of its own
+        # with them off, so the app's pooled connections keep them on.
+        connectable = create_engine(connectable.url, poolclass=NullPool)
+
+        @event.listens_for(connectable, "connect")
+        def _pragmas(dbapi_connection, _record):
+            dbapi_connection.execute("PRAGMA busy_timeout = 15000")
+            dbapi_connection.execute("PRAGMA foreign_keys = OFF")
 
     with connectable.connect() as connection:
         context.configure(
@@ -100,6 +113,10 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    raise RuntimeError(f"foreign key check failed after migrating: {problems[:5]}")
 
 
 if context.is_offline_mode():

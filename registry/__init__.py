@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, flash, jsonify, redirect, request, url_for
+from flask import Flask, flash, jsonify, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from registry import config as settings
 from registry.database import configure_sqlite
@@ -57,8 +58,22 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
+        """The session's user while its server-side session is open (logout ends it everywhere)."""
+        from registry.services import sessions
+
         user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+        if user is None or not user.active or not sessions.valid(session.get("sid"), user.id):
+            return None
+        return user
+
+    @app.before_request
+    def require_password_change():
+        """A user whose password an administrator set changes it before anything else."""
+        if request.endpoint in (None, "static", "auth.change_password", "auth.logout", "main.healthz"):
+            return None
+        if current_user.is_authenticated and current_user.must_change_password:
+            return redirect(url_for("auth.change_password"))
+        return None
 
     @login_manager.request_loader
     def load_user_from_token(req) -> User | None:

@@ -15,7 +15,17 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution
-from registry.services import RecordInvalid, backup, compliance, exchange, exports, imports, seeding, users
+from registry.services import (
+    RecordInvalid,
+    backup,
+    compliance,
+    exchange,
+    exports,
+    geocoding,
+    imports,
+    seeding,
+    users,
+)
 from registry.vocab import ROLES
 
 registry_group = AppGroup("registry", help="医养结合登记系统 commands.")
@@ -61,7 +71,7 @@ def create_user_command(username: str, role: str, region: str | None, full_name:
                         password: str) -> None:
     """Create a user account."""
     try:
-        users.create(username, password, role, region, full_name)
+        users.create(username, password, role, region, full_name, must_change_password=True)
     except RecordInvalid as error:
         db.session.rollback()
         for field, message in error.errors.items():
@@ -182,3 +192,16 @@ def restore_command(file: Path, yes: bool) -> None:
         click.echo(f"Restore failed: {error}", err=True)
         sys.exit(1)
     click.echo(f"Restored from {file}", err=True)
+
+
+@registry_group.command("geocode")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Look up at most N institutions.")
+def geocode_command(limit: int | None) -> None:
+    """Fill in coordinates from the address for institutions that have none (rate-limited)."""
+    if geocoding.provider() is None:
+        click.echo("No geocoder configured (GEOCODER=none): set GEOCODER=nominatim and GEOCODER_DOMAIN.",
+                   err=True)
+        sys.exit(1)
+    counts = geocoding.fill_missing(limit, checkpoint=db.session.commit)
+    click.echo(f"Geocoded: {counts['found']} found, {counts['not_found']} not found, "
+               f"{counts['failed']} failed.")

@@ -47,6 +47,21 @@ def load(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "SCANS_DIR": os.environ.get("SCANS_DIR"),  # default: instance/scans
         "WTF_CSRF_TIME_LIMIT": None,
+        # Sessions end after this long without a request, and this long after login at most.
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
+        # The login throttle: failures per username, and per address, within the lock window.
+        "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
+        "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        # Address → coordinates: "nominatim" (a self-hosted server at GEOCODER_DOMAIN) or "none".
+        "GEOCODER": os.environ.get("GEOCODER", "none").strip().lower(),
+        "GEOCODER_DOMAIN": os.environ.get("GEOCODER_DOMAIN", "nominatim.openstreetmap.org"),
+        "GEOCODER_SCHEME": os.environ.get("GEOCODER_SCHEME", "https"),
+        "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "maoming-yiyang-registry"),
+        "GEOCODER_TIMEOUT": float(os.environ.get("GEOCODER_TIMEOUT", "5")),
+        # Seconds between two requests: Nominatim's usage policy allows one a second.
+        "GEOCODER_MIN_DELAY": float(os.environ.get("GEOCODER_MIN_DELAY", "1.0")),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, abort, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -22,11 +22,29 @@ def request_id() -> str:
     return g.request_id
 
 
+def wants_json() -> bool:
+    """API requests get JSON errors (also routing errors, which have no blueprint)."""
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
 def _rollback() -> None:
     try:
         db.session.rollback()
     except DBAPIError:  # the connection itself is gone
         db.session.close()
+
+
+def _audit_denied() -> None:
+    """A logged-in user was refused: kept in the audit log."""
+    from flask_login import current_user
+
+    from registry.services import audit
+
+    if current_user.is_authenticated:
+        _rollback()
+        audit.note("denied", request.blueprint or "", None, f"{request.method} {request.path}"[:300],
+                   user=current_user)
+        db.session.commit()
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -35,6 +53,7 @@ def register_errorhandlers(app: Flask) -> None:
         400: lambda: _("请求无效，请返回重试"),
         403: lambda: _("您没有权限执行此操作"),
         404: lambda: _("未找到该页面或记录"),
+        405: lambda: _("不支持该请求方式"),
         413: lambda: _("上传的文件超过 10 MB"),
         500: lambda: _("系统出错，请稍后再试"),
     }
@@ -42,6 +61,9 @@ def register_errorhandlers(app: Flask) -> None:
     @app.before_request
     def _tag_request() -> None:
         request_id()
+        # A NUL character is never meaningful input, and PostgreSQL refuses it in text.
+        if any("\x00" in value for values in (request.args, request.form) for value in values.values()):
+            abort(400)
 
     @app.after_request
     def _echo_request_id(response):
@@ -50,13 +72,21 @@ def register_errorhandlers(app: Flask) -> None:
 
     def handle(error):
         code = getattr(error, "code", 500) or 500
+        if code == 403:
+            _audit_denied()
         if code == 500:
             _rollback()
             log.exception("request %s failed", request_id())
         message = messages.get(code, messages[500])()
-        if request.blueprint == "api":
-            return jsonify(error=message, request_id=request_id()), code
-        return render_template("errors.html", code=code, message=message, request_id=request_id()), code
+        if wants_json():
+            response = jsonify(error=message, request_id=request_id())
+        else:
+            response = app.make_response(render_template("errors.html", code=code, message=message,
+                                                         request_id=request_id()))
+        response.status_code = code
+        if getattr(error, "valid_methods", None):  # 405 says which methods the URL takes
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
 
     for code in messages:
         app.register_error_handler(code, handle)
@@ -66,7 +96,7 @@ def register_errorhandlers(app: Flask) -> None:
         _rollback()
         log.error("request %s: database unavailable: %s", request_id(), error)
         message = _("数据库暂时无法连接，请稍后再试。您的操作没有保存。")
-        if request.blueprint == "api":
+        if wants_json():
             response = jsonify(error=message, request_id=request_id())
         else:
             # A page of its own: the usual layout would ask the database for the user again.

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import NoReturn
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user, login_required
 from sqlalchemy import Select, exists, or_, select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, TrainingRecord, User
+from registry.services import audit
 from registry.vocab import ADMIN, CIVIL_AFFAIRS, ELDERCARE, HEALTH, MEDICAL
 
 # Edit rights follow the kind of record (63号 clause 十一).
@@ -73,22 +75,39 @@ def agreements_for(user: User) -> Select:
     return query
 
 
+def deny_as_not_found(entity: str, entity_id: int) -> NoReturn:
+    """A record outside the user's scope: audited as an access attempt, answered as not found."""
+    audit.note("denied", entity, entity_id, f"{request.method} {request.path}"[:300], user=current_user)
+    db.session.commit()
+    abort(404)
+
+
+MAX_ID = 2**31 - 1  # larger ids exist nowhere, and overflow SQLite's integer binding
+
+
+def _get(model, record_id: int):
+    if not 0 < record_id <= MAX_ID:
+        abort(404)
+    return db.session.get(model, record_id)
+
+
 def get_institution_or_404(user: User, institution_id: int) -> Institution:
     """The institution when the user may read it; 404 otherwise."""
-    institution = db.session.get(Institution, institution_id)
-    if institution is None or not in_region(user, institution.region_code):
+    institution = _get(Institution, institution_id)
+    if institution is None:
         abort(404)
+    if not in_region(user, institution.region_code):
+        deny_as_not_found("institutions", institution_id)
     return institution
 
 
 def get_agreement_or_404(user: User, agreement_id: int) -> Agreement:
     """The agreement when the user may read it; 404 otherwise."""
-    agreement = db.session.get(Agreement, agreement_id)
-    if agreement is None or not (
-        in_region(user, agreement.eldercare.region_code)
-        or in_region(user, agreement.medical.region_code)
-    ):
+    agreement = _get(Agreement, agreement_id)
+    if agreement is None:
         abort(404)
+    if not (in_region(user, agreement.eldercare.region_code) or in_region(user, agreement.medical.region_code)):
+        deny_as_not_found("agreements", agreement_id)
     return agreement
 
 
@@ -159,9 +178,11 @@ def training_for(user: User) -> Select:
 
 def require_edit_training(user: User, record_id: int) -> TrainingRecord:
     """The training record when the user may edit it: 404 out of scope, 403 read-only."""
-    record = db.session.get(TrainingRecord, record_id)
-    if record is None or not in_region(user, record.region_code):
+    record = _get(TrainingRecord, record_id)
+    if record is None:
         abort(404)
+    if not in_region(user, record.region_code):
+        deny_as_not_found("training_records", record_id)
     if user.role not in TRAINING_EDITORS:
         abort(403)
     return record

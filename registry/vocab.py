@@ -98,6 +98,9 @@ AUDIT_ACTIONS = {
     "delete": _l("删除"),
     "import": _l("导入"),
     "login": _l("登录"),
+    "login_failed": _l("登录失败"),
+    "login_locked": _l("登录被锁定"),
+    "denied": _l("拒绝访问"),
     "deactivate": _l("停用"),
     "activate": _l("启用"),
 }

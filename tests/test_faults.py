@@ -147,3 +147,16 @@ def test_the_app_recovers_by_itself_when_postgresql_returns():
             db.engine.dispose()
     finally:
         proxy.close()
+
+
+def test_huge_ids_and_nul_characters_are_refused_not_crashed(client, health):
+    assert client.get("/institutions/99999999999999999999").status_code == 404
+    assert client.get("/agreements/99999999999999999999").status_code == 404
+    assert client.get("/homes?q=%00").status_code == 400
+    assert client.post("/training/new", data={"organiser": "a\x00b"}).status_code == 400
+
+
+def test_a_wrong_method_on_the_api_answers_json(client, health):
+    response = client.post("/api/v1/compliance")
+    assert response.status_code == 405
+    assert "error" in response.get_json()

@@ -55,3 +55,13 @@ def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(app):
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 15000
+
+
+def test_migrating_leaves_foreign_keys_on(blank_database_url):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": blank_database_url})
+    with app.app_context():
+        upgrade()
+        if db.engine.dialect.name == "sqlite":
+            with db.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        db.engine.dispose()

@@ -40,7 +40,8 @@ def create_user():
     if form.validate_on_submit():
         try:
             user = service.create(form.username.data, form.password.data, form.role.data,
-                                  form.region_code.data or None, form.full_name.data or "")
+                                  form.region_code.data or None, form.full_name.data or "",
+                                  must_change_password=True)
         except RecordInvalid as error:
             db.session.rollback()
             apply_errors(form, error.errors)

@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from registry import permissions
 from registry.agreements import bp
@@ -15,7 +16,7 @@ from registry.agreements.forms import AgreementForm, TerminateForm
 from registry.extensions import db
 from registry.forms import apply_errors, stale_message
 from registry.listing import filters_from_request, paginate
-from registry.models import Institution, Region
+from registry.models import Agreement, Institution, Region
 from registry.services import RecordInvalid, StaleEdit, audit, geo, scans, todo
 from registry.services import agreements as service
 from registry.vocab import ELDERCARE, MEDICAL
@@ -80,7 +81,9 @@ def index():
     """Agreements the user may read, searchable and filterable."""
     filters = filters_from_request(service.ListFilters)
     today = date.today()
-    page = paginate(service.filtered(permissions.agreements_for(current_user), filters, today))
+    query = permissions.agreements_for(current_user).options(
+        selectinload(Agreement.eldercare), selectinload(Agreement.medical))
+    page = paginate(service.filtered(query, filters, today))
     regions = list(db.session.scalars(select(Region).order_by(Region.position)))
     return render_template(
         "agreements/list.html", page=page, filters=filters, regions=regions, today=today,

@@ -1,4 +1,4 @@
-"""Login and logout."""
+"""Login, logout and changing one's password."""
 
 from __future__ import annotations
 
@@ -8,36 +8,54 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from registry.auth import bp
-from registry.auth.forms import LoginForm
+from registry.auth.forms import LoginForm, PasswordForm
 from registry.extensions import db
-from registry.forms import EmptyForm
+from registry.forms import EmptyForm, apply_errors
 from registry.models import User
 from registry.navigation import local_path
-from registry.services import audit
+from registry.services import RecordInvalid, audit, sessions
+from registry.services import users as user_service
+
+
+def _client_ip() -> str:
+    return request.remote_addr or ""
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in with username and password."""
+    """Log in with username and password (throttled across every app server)."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            select(User).where(func.lower(User.username) == form.username.data.strip().lower())
-        )
-        if user is None or not user.check_password(form.password.data):
+        username = form.username.data.strip()
+        ip = _client_ip()
+        wait = sessions.locked_minutes(username, ip)
+        user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        if wait:
+            form.form_errors.append(_("登录失败次数过多，请 %(n)s 分钟后再试", n=wait))
+            audit.note("login_locked", "users", user.id if user else None, f"{username} {ip}")
+            db.session.commit()
+        elif user is None or not user.check_password(form.password.data):
+            sessions.failed(username, ip)
+            audit.note("login_failed", "users", user.id if user else None, f"{username} {ip}")
+            db.session.commit()
             form.form_errors.append(_("用户名或密码错误"))
         elif not user.active:
             form.form_errors.append(_("该账号已停用，请联系系统管理员"))
         else:
+            sessions.succeeded(username)
             lang = session.get("lang")
             session.clear()  # a fresh session at login
             if lang:
                 session["lang"] = lang
+            session["sid"] = sessions.start(user, ip)
             login_user(user)
-            audit.record("login", user, summary=user.username, user=user)
+            audit.record("login", user, summary=f"{user.username} {ip}", user=user)
             db.session.commit()
+            if user.must_change_password:
+                flash(_("请先修改管理员为您设置的初始密码"), "warning")
+                return redirect(url_for("auth.change_password"))
             return redirect(local_path(request.args.get("next")) or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 
@@ -45,9 +63,30 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out (POST, with CSRF)."""
+    """Log out: the session ends on the server too, so a copied cookie stops working."""
     if EmptyForm().validate_on_submit():
+        sessions.end(session.get("sid"))
+        db.session.commit()
         logout_user()
         session.clear()
         flash(_("您已退出登录"), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change one's own password (required after an administrator set it)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user_service.change_password(current_user, form.current.data, form.password.data)
+        except RecordInvalid as error:
+            db.session.rollback()
+            apply_errors(form, error.errors)
+        else:
+            session["sid"] = sessions.start(current_user, _client_ip())
+            db.session.commit()
+            flash(_("密码已修改"), "success")
+            return redirect(url_for("main.index"))
+    return render_template("auth/password.html", form=form)

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FloatField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from registry.forms import VersionedForm, optional_date, optional_int, required_date
+from registry.services.geocoding import PROVIDERS
 from registry.vocab import LEVELS, MEDICAL_TYPES, OWNERSHIPS, RATINGS, choices
+
+
+class GeocodedSourceField(HiddenField):
+    """Set by the 从地址获取坐标 button (static/js/app.js) and cleared when coordinates are typed.
+
+    Never prefilled from the record, so typed coordinates are not credited to the geocoder.
+    """
+
+    def process_data(self, value) -> None:
+        self.data = ""
 
 
 class InstitutionForm(VersionedForm):
@@ -21,6 +32,7 @@ class InstitutionForm(VersionedForm):
     address = StringField(_l("地址"), validators=[Optional(), Length(max=300)])
     lat = FloatField(_l("纬度"), validators=[Optional(), NumberRange(-90, 90, _l("纬度须在 -90 到 90 之间（WGS-84）"))])
     lon = FloatField(_l("经度"), validators=[Optional(), NumberRange(-180, 180, _l("经度须在 -180 到 180 之间（WGS-84）"))])
+    coord_source = GeocodedSourceField()
     ownership = SelectField(_l("举办性质"), choices=choices(OWNERSHIPS, blank=_l("（未填）")),
                             validators=[Optional()])
     opened_on = required_date(_l("成立日期"))
@@ -34,7 +46,10 @@ class InstitutionForm(VersionedForm):
 
     def values(self) -> dict:
         """The submitted values under the service's field names (host resolved by the view)."""
-        return {name: getattr(self, name).data for name in self.common_fields + self.kind_fields}
+        values = {name: getattr(self, name).data for name in self.common_fields + self.kind_fields}
+        if self.coord_source.data in PROVIDERS and self.lat.data is not None:
+            values["coord_source"] = self.coord_source.data
+        return values
 
 
 class EldercareForm(InstitutionForm):

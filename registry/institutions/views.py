@@ -17,7 +17,7 @@ from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region
-from registry.services import RecordInvalid, StaleEdit, audit, geo, todo
+from registry.services import RecordInvalid, StaleEdit, audit, geo, geocoding, todo
 from registry.services import agreements as agreement_service
 from registry.services import institutions as service
 from registry.vocab import ELDERCARE, MEDICAL, choices
@@ -100,6 +100,22 @@ def search():
          "closed": i.closed_on is not None}
         for i in rows
     ])
+
+
+@bp.route("/institutions/geocode", methods=["POST"])
+@login_required
+def geocode():
+    """从地址获取坐标 for the form's button (JSON); commits only the cache row."""
+    if not (permissions.can_create(current_user, ELDERCARE) or permissions.can_create(current_user, MEDICAL)):
+        abort(403)
+    address = (request.form.get("address") or "")[:300]
+    region = db.session.get(Region, request.form.get("region_code") or "")
+    region_name = region.name if region else None
+    db.session.commit()  # no transaction stays open through the network call
+    result = geocoding.geocode(address, region_name)
+    db.session.commit()
+    return jsonify(status=result.status, lat=result.lat, lon=result.lon, source=result.source,
+                   message=result.message)
 
 
 @bp.route("/institutions/new", methods=["GET", "POST"])

@@ -2,8 +2,10 @@
 
 from registry.models.agreements import Agreement, AgreementService
 from registry.models.audit import AuditEvent
+from registry.models.geocache import GeocodeCache
 from registry.models.institutions import Institution
 from registry.models.regions import Region
+from registry.models.sessions import LoginFailure, UserSession
 from registry.models.targets import Target, TargetSet
 from registry.models.tokens import ApiToken
 from registry.models.training import TrainingRecord
@@ -15,11 +17,14 @@ __all__ = [
     "ApiToken",
     "AgreementService",
     "AuditEvent",
+    "GeocodeCache",
     "ImportUpload",
     "Institution",
+    "LoginFailure",
     "Region",
     "Target",
     "TargetSet",
     "TrainingRecord",
     "User",
+    "UserSession",
 ]

@@ -27,6 +27,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(32))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Set when an administrator chose the password: the user must replace it at the next login.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     region: Mapped[Region | None] = relationship()

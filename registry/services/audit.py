@@ -75,6 +75,15 @@ def record(
     return event
 
 
+def note(action: str, entity: str, entity_id: int | None, summary: str, user: User | None = None) -> AuditEvent:
+    """An event about no loaded record: a failed login, a denied request."""
+    event = AuditEvent(user_id=user.id if user is not None else None, action=action, entity=entity,
+                       entity_id=entity_id, summary=summary[:300])
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
 def history(entity: str, entity_id: int) -> list[AuditEvent]:
     """A record's audit events, newest first."""
     return list(

@@ -87,3 +87,55 @@
   home.addEventListener("change", show);
   show();
 })();
+
+// The 从地址获取坐标 button asks the server for the address's coordinates (WGS-84) and fills them in.
+(function () {
+  "use strict";
+  var button = document.querySelector("button[data-geocode]");
+  var form = button && button.form;
+  var lat = document.getElementById("lat");
+  var lon = document.getElementById("lon");
+  var status = document.getElementById("geocode-status");
+  if (!form || !lat || !lon || !status) { return; }
+  var source = form.querySelector("input[name='coord_source']");
+  var token = form.querySelector("input[name='csrf_token']");
+  var label = button.textContent;
+  button.hidden = false;
+  // Coordinates typed by hand are the user's own: the save records them as manual.
+  [lat, lon].forEach(function (input) {
+    input.addEventListener("input", function () { if (source) { source.value = ""; } });
+  });
+  button.addEventListener("click", function () {
+    var address = form.querySelector("[name='address']");
+    var region = form.querySelector("[name='region_code']");
+    var body = new URLSearchParams();
+    body.set("address", address ? address.value : "");
+    body.set("region_code", region ? region.value : "");
+    button.disabled = true;
+    button.textContent = button.getAttribute("data-busy-text");
+    status.textContent = "";
+    fetch(button.getAttribute("data-geocode"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": token ? token.value : "" },
+      body: body
+    })
+      .then(function (response) {
+        if (!response.ok) { throw new Error(String(response.status)); }
+        return response.json();  // a login page instead (session ended) fails here too
+      })
+      .then(function (data) {
+        if (data.status === "found") {
+          lat.value = data.lat;
+          lon.value = data.lon;
+          if (source) { source.value = data.source; }
+        }
+        status.textContent = data.message;
+      })
+      .catch(function () { status.textContent = button.getAttribute("data-failed"); })
+      .finally(function () {
+        button.disabled = false;
+        button.textContent = label;
+      });
+  });
+})();
