@@ -56,7 +56,7 @@ def load(instance_path: Path) -> dict:
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
         # Address → coordinates: "nominatim" (a self-hosted server at GEOCODER_DOMAIN) or "none".
         "GEOCODER": os.environ.get("GEOCODER", "none").strip().lower(),
-        "GEOCODER_DOMAIN": os.environ.get("GEOCODER_DOMAIN", "nominatim.openstreetmap.org"),
+        "GEOCODER_DOMAIN": os.environ.get("GEOCODER_DOMAIN", ""),  # e.g. 127.0.0.1:8080: a server of one's own
         "GEOCODER_SCHEME": os.environ.get("GEOCODER_SCHEME", "https"),
         "GEOCODER_USER_AGENT": os.environ.get("GEOCODER_USER_AGENT", "maoming-yiyang-registry"),
         "GEOCODER_TIMEOUT": float(os.environ.get("GEOCODER_TIMEOUT", "5")),

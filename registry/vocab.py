@@ -128,3 +128,6 @@ FIELD_LABELS = {
     "scan_name": _l("协议扫描件"), "username": _l("用户名"), "full_name": _l("姓名或单位"),
     "role": _l("角色"), "active": _l("状态"),
 }
+
+# Where an institution's coordinates came from.
+COORD_SOURCES = {"manual": _l("手工录入"), "import": _l("表格导入"), "nominatim": _l("地理编码（Nominatim）")}

@@ -49,9 +49,11 @@ class GeocodeResult:
 
 
 def provider() -> str | None:
-    """The configured geocoder, or None when there is none."""
+    """The configured geocoder, or None when there is none (a Nominatim needs its server's address)."""
     name = current_app.config["GEOCODER"]
-    return name if name in PROVIDERS else None
+    if name not in PROVIDERS or not current_app.config.get("GEOCODER_DOMAIN"):
+        return None
+    return name
 
 
 def build_query(address: str, region_name: str | None) -> str:
