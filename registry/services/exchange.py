@@ -145,7 +145,10 @@ def _table_for_csv(name: str, header: list[str]) -> Table:
 def read_csv(data: bytes, name: str) -> Sheet:
     """One CSV file: the table is named by the file name, else told by its header."""
     text = decode_csv(data)
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise FileRefused(_("CSV 格式错误：%(reason)s", reason=str(error))) from error
     header = rows[0] if rows else []
     table = _table_for_csv(name, header)
     sheet = Sheet(table, name, header)

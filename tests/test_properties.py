@@ -1,0 +1,63 @@
+"""Property tests: the credit-code rule and the import parser never fail other than by saying why."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from stdnum.cn import uscc
+
+from registry.services import exchange, imports
+from registry.services.identifiers import uscc_error
+
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@given(st.text(max_size=30))
+@SETTINGS
+def test_any_text_gets_a_verdict(app, text):
+    with app.test_request_context():
+        verdict = uscc_error(text)
+    assert verdict is None or isinstance(verdict, str)
+
+
+@given(st.text(alphabet=ALPHABET, min_size=17, max_size=17).filter(lambda s: s[8:16].isalnum()))
+@SETTINGS
+def test_a_code_with_its_check_digit_is_valid_and_any_other_digit_is_not(app, body):
+    try:
+        check = uscc.calc_check_digit(body)
+    except Exception:  # noqa: BLE001 - stdnum refuses some bodies (the organisation code part)
+        return
+    with app.test_request_context():
+        if uscc_error(body + check) is not None:
+            return  # stdnum's format rules (registration authority, category) refuse this body
+        wrong = next(c for c in ALPHABET if c != check)
+        assert uscc_error(body + wrong) is not None
+
+
+@given(st.binary(max_size=2048), st.sampled_from(["机构.csv", "agreements.csv", "registry.xlsx", "x.pdf"]))
+@SETTINGS
+def test_random_bytes_are_refused_or_reported_never_crash(app, data, name):
+    with app.test_request_context():
+        try:
+            sheets = exchange.read_upload(data, name)
+        except exchange.FileRefused as refused:
+            assert str(refused)
+            return
+        plan = imports.plan(sheets, None)
+        assert all(str(error) for error in plan.errors)
+
+
+@given(st.lists(st.lists(st.text(max_size=12), min_size=1, max_size=6), min_size=1, max_size=8))
+@SETTINGS
+def test_random_csv_cells_are_reported_never_crash(app, rows):
+    header = "机构类别,机构名称,所属区县,成立日期,床位数,设立单位机构编码"
+    body = "\n".join(",".join('"' + c.replace('"', '""') + '"' for c in row) for row in rows)
+    with app.test_request_context():
+        try:
+            sheets = exchange.read_upload(f"{header}\n{body}\n".encode(), "机构.csv")
+        except exchange.FileRefused as refused:  # e.g. a NUL character: not CSV text
+            assert str(refused)
+            return
+        plan = imports.plan(sheets, None)
+        assert plan.ok or plan.errors
