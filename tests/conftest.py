@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 
 import pytest
 from sqlalchemy import text
+from werkzeug.security import generate_password_hash
 
 from registry import create_app
 from registry.extensions import db
@@ -65,6 +67,13 @@ def _empty_register(app):
                     connection.execute(table.delete())
         seeding.load_target_sets()
         db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(monkeypatch):
+    """Cheap password hashes in tests: hundreds of cases create users and log in."""
+    monkeypatch.setattr("registry.models.users.generate_password_hash",
+                        partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture()

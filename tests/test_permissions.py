@@ -16,10 +16,7 @@ validation; anonymous visitors are sent to /login.
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
-from werkzeug.security import generate_password_hash
 
 from tests.factories import GAOZHOU, MAONAN
 
@@ -176,13 +173,6 @@ def _cases():
             reason = KNOWN_BUGS.get((role, region, method, route))
             marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
             yield pytest.param(role, region, method, route, status, id=case_id, marks=marks)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    """Cheap password hashes: every case creates users and logs one in."""
-    monkeypatch.setattr("registry.models.users.generate_password_hash",
-                        partial(generate_password_hash, method="pbkdf2:sha256:1"))
 
 
 @pytest.fixture()
