@@ -35,3 +35,9 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Production-style: gunicorn, 2 × cores + 1 workers, on DATABASE_URL (PostgreSQL in a deployment).
+WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
+serve: install
+	$(FLASK) registry init
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(or $(BIND),127.0.0.1:$(PORT)) --access-logfile - wsgi:app
