@@ -76,8 +76,10 @@
         data.results.forEach(function (row) {
           var button = document.createElement("button");
           button.type = "button";
-          button.className = "btn btn-sm btn-outline-secondary me-1 mb-1";
-          button.textContent = row.name + " · " + row.km + " " + list.dataset.km;
+          // Those within NEARBY_KM in blue; the farther ones say so.
+          button.className = "btn btn-sm me-1 mb-1 " + (row.nearby ? "btn-outline-primary" : "btn-outline-secondary");
+          button.textContent = row.name + " · " + row.km + " " + list.dataset.km +
+            (row.nearby || !list.dataset.far ? "" : "（" + list.dataset.far + "）");
           button.addEventListener("click", function () { medical.value = row.code + " " + row.name; medical.focus(); });
           list.appendChild(button);
         });
@@ -138,4 +140,38 @@
         button.textContent = label;
       });
   });
+})();
+
+// A table wider than its box scrolls sideways (phones): such a box takes the keyboard focus, so the
+// arrow keys scroll it, and is a region named after its table, for screen readers.
+(function () {
+  "use strict";
+  var boxes = document.querySelectorAll(".table-responsive");
+  if (!boxes.length) { return; }
+  var nameOf = function (box) {
+    var caption = box.querySelector("caption");
+    if (caption && caption.textContent.trim()) { return caption.textContent.trim(); }
+    for (var el = box.previousElementSibling; el; el = el.previousElementSibling) {
+      var heading = /^H[1-6]$/.test(el.tagName) ? el : el.querySelector("h1, h2, h3, h4, h5, h6");
+      if (heading) { return heading.textContent.trim(); }
+    }
+    var title = document.querySelector("h1");
+    return title ? title.textContent.trim() : document.title;
+  };
+  var update = function () {
+    boxes.forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", nameOf(box));
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  };
+  update();
+  var timer = null;
+  window.addEventListener("resize", function () { clearTimeout(timer); timer = setTimeout(update, 150); });
 })();

@@ -90,7 +90,9 @@
             },
             series: [{
               type: "map", map: "maoming", nameProperty: "code", data: values,
-              label: { show: true, formatter: function (p) { return data.region_names[p.name] + "\n" + format(p.value); } }
+              // Dark text with a white halo reads on the palest and on the darkest district.
+              label: { show: true, color: "#212529", textBorderColor: "#fff", textBorderWidth: 3,
+                       formatter: function (p) { return data.region_names[p.name] + "\n" + format(p.value); } }
             }]
           }, true);
           document.querySelectorAll("#zone-values li").forEach(function (item) {
