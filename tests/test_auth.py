@@ -136,3 +136,11 @@ def test_the_interface_switches_to_english_and_back(client, make, auth):
     assert 'lang="en"' in client.get("/homes").text
     client.get("/lang/zh_Hans_CN")
     assert 'lang="zh-CN"' in client.get("/homes").text
+
+
+def test_the_chosen_language_outlives_a_logout(client, make, auth):
+    make.user("health", username="weijian")
+    auth.login("weijian")
+    client.get("/lang/en")
+    auth.logout()
+    assert 'lang="en"' in client.get("/login").text

@@ -67,8 +67,11 @@ def logout():
     if EmptyForm().validate_on_submit():
         sessions.end(session.get("sid"))
         db.session.commit()
+        lang = session.get("lang")
         logout_user()
         session.clear()
+        if lang:
+            session["lang"] = lang  # the interface language outlives the login
         flash(_("您已退出登录"), "info")
     return redirect(url_for("auth.login"))
 
