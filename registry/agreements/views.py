@@ -14,7 +14,7 @@ from registry import permissions
 from registry.agreements import bp
 from registry.agreements.forms import AgreementForm, TerminateForm
 from registry.extensions import db
-from registry.forms import apply_errors, stale_message
+from registry.forms import apply_errors, attempt, stale_message
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region
 from registry.services import RecordInvalid, StaleEdit, audit, geo, scans, todo
@@ -172,16 +172,9 @@ def terminate(agreement_id: int):
         form.terminated_on.data = date.today()
         form.version.data = str(agreement.version)
     if form.validate_on_submit():
-        try:
-            service.terminate(agreement, form.terminated_on.data, form.version_number())
-        except StaleEdit:
-            db.session.rollback()
-            form.form_errors.append(stale_message())
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
+        saved, _none = attempt(form, lambda: service.terminate(agreement, form.terminated_on.data,
+                                                               form.version_number()))
+        if saved:
             flash(_("协议 %(code)s 已终止", code=agreement.code), "success")
             return redirect(url_for(".detail", agreement_id=agreement.id))
     return render_template("agreements/terminate.html", form=form, agreement=agreement)

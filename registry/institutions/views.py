@@ -12,17 +12,18 @@ from sqlalchemy import or_, select
 from registry import permissions
 from registry.display import region_names
 from registry.extensions import db
-from registry.forms import apply_errors, stale_message
+from registry.forms import apply_errors, attempt
 from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region
-from registry.services import RecordInvalid, StaleEdit, audit, geo, geocoding, todo
+from registry.services import RecordInvalid, audit, geo, geocoding, todo
 from registry.services import agreements as agreement_service
 from registry.services import institutions as service
 from registry.vocab import ELDERCARE, MEDICAL, choices
 
 FORMS = {ELDERCARE: EldercareForm, MEDICAL: MedicalForm}
+HOST_FIELD = {"host": "host_code"}  # the service's field → the form's
 
 
 def _regions() -> list[Region]:
@@ -138,12 +139,9 @@ def create():
     if form.validate_on_submit():
         resolved, ok = _resolve_host(form)
         if ok:
-            try:
-                institution = service.create(kind, form.values() | {"host": resolved})
-            except RecordInvalid as error:
-                apply_errors(form, error.errors, {"host": "host_code"})
-            else:
-                db.session.commit()
+            saved, institution = attempt(form, lambda: service.create(kind, form.values() | {"host": resolved}),
+                                         HOST_FIELD)
+            if saved:
                 flash(_("已登记：%(name)s", name=institution.name), "success")
                 return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/form.html", form=form, kind=kind, institution=None,
@@ -194,17 +192,9 @@ def edit(institution_id: int):
     if form.validate_on_submit():
         resolved, ok = _resolve_host(form)
         if ok:
-            try:
-                changed = service.update(institution, form.values() | {"host": resolved},
-                                         form.version_number())
-            except StaleEdit:
-                db.session.rollback()
-                form.form_errors.append(stale_message())
-            except RecordInvalid as error:
-                db.session.rollback()
-                apply_errors(form, error.errors, {"host": "host_code"})
-            else:
-                db.session.commit()
+            saved, changed = attempt(form, lambda: service.update(
+                institution, form.values() | {"host": resolved}, form.version_number()), HOST_FIELD)
+            if saved:
                 flash(_("已保存修改") if changed else _("没有修改任何内容"), "success")
                 return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/form.html", form=form, kind=institution.kind,
@@ -223,17 +213,9 @@ def close(institution_id: int):
         form.version.data = str(institution.version)
         form.close_units.data = bool(operating_units)
     if form.validate_on_submit():
-        try:
-            closed = service.close(institution, form.closed_on.data, form.close_units.data,
-                                   form.version_number())
-        except StaleEdit:
-            db.session.rollback()
-            form.form_errors.append(stale_message())
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
+        saved, closed = attempt(form, lambda: service.close(
+            institution, form.closed_on.data, form.close_units.data, form.version_number()))
+        if saved:
             flash(_("已办理停业：%(names)s", names="、".join(i.name for i in closed)), "success")
             return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/close.html", form=form, institution=institution,

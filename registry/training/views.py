@@ -10,10 +10,9 @@ from sqlalchemy import extract
 from registry import permissions
 from registry.display import region_names
 from registry.extensions import db
-from registry.forms import EmptyForm, apply_errors, stale_message
+from registry.forms import EmptyForm, attempt
 from registry.listing import paginate
 from registry.models import TrainingRecord
-from registry.services import RecordInvalid, StaleEdit
 from registry.services import training as service
 from registry.training import bp
 from registry.training.forms import TrainingForm
@@ -53,16 +52,9 @@ def create():
     if current_user.role not in permissions.TRAINING_EDITORS:
         abort(403)
     form = _form()
-    if form.validate_on_submit():
-        try:
-            service.create(form.values())
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
-            flash(_("已登记培训记录"), "success")
-            return redirect(url_for(".index"))
+    if form.validate_on_submit() and attempt(form, lambda: service.create(form.values()))[0]:
+        flash(_("已登记培训记录"), "success")
+        return redirect(url_for(".index"))
     return render_template("training/form.html", form=form, record=None)
 
 
@@ -74,19 +66,10 @@ def edit(record_id: int):
     form = _form(obj=record)
     if request.method == "GET":
         form.version.data = str(record.version)
-    if form.validate_on_submit():
-        try:
-            service.update(record, form.values(), form.version_number())
-        except StaleEdit:
-            db.session.rollback()
-            form.form_errors.append(stale_message())
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
-            flash(_("已保存修改"), "success")
-            return redirect(url_for(".index"))
+    if form.validate_on_submit() and attempt(
+            form, lambda: service.update(record, form.values(), form.version_number()))[0]:
+        flash(_("已保存修改"), "success")
+        return redirect(url_for(".index"))
     return render_template("training/form.html", form=form, record=record, delete_form=EmptyForm())
 
 
