@@ -769,7 +769,7 @@ def limit_line(run: Run, quiet: Unloaded | None, args: argparse.Namespace) -> st
 
 
 def report(runs: list[Run], quiet: dict[str, Unloaded], fixture: Fixture, args: argparse.Namespace,
-           total_s: float) -> None:
+           background: float, total_s: float) -> None:
     baseline = next((r for r in runs if r.endpoint.key == "baseline"), None)
     base_p95 = baseline.p95 if baseline else None
     print(f"Load at province size ({fixture.counts['institutions']:,} institutions, "
@@ -778,6 +778,7 @@ def report(runs: list[Run], quiet: dict[str, Unloaded], fixture: Fixture, args: 
           f"per endpoint, on {os.cpu_count()} cores shared by wrk, gunicorn and PostgreSQL.")
     print(f"Errors: socket errors, timeouts (> {args.timeout} s) and any status but the expected one "
           "(200; the save 302); the aim: p95 < 200 ms for the pages and the dashboard.")
+    print(f"Before the runs, other processes kept {background:.2f} of the {os.cpu_count()} cores busy.")
     print()
     _table(HEADERS, [_cells(r, base_p95) for r in runs], {1, 2, 3, 4, 5, 6})
     detail = [f"  {r.endpoint.key}: {r.error_detail()}" for r in runs if r.errors]
@@ -891,6 +892,10 @@ def main(argv: list[str] | None = None) -> int:
             if endpoint.form:
                 check_save(app.base, login, endpoint)
         groups = {"gunicorn": lambda: app.pids() + baseline.pids(), "postgres": database.backend_pids}
+        idle = CpuMeter(groups).start()
+        time.sleep(3)
+        background = idle.stop()["other"]
+        progress(f"  before the runs, other processes keep {background:.2f} of {os.cpu_count()} cores busy")
         for endpoint in chosen:
             server = app if endpoint.server == "app" else baseline
             runs.append(run_wrk(endpoint, server.base, login if endpoint.server == "app" else None, args,
@@ -907,7 +912,7 @@ def main(argv: list[str] | None = None) -> int:
         for q in quiet.values():
             if q.profile and args.profile:
                 progress(f"cProfile of one {q.key} request:\n{q.profile}")
-        report(runs, quiet, fixture, args, time.perf_counter() - _STARTED)
+        report(runs, quiet, fixture, args, background, time.perf_counter() - _STARTED)
     finally:
         for server in servers:
             server.stop()
