@@ -8,6 +8,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from registry import permissions
 from registry.display import region_names
@@ -70,7 +71,8 @@ def medical():
 
 def _list(kind: str):
     filters = filters_from_request(service.ListFilters)
-    query = permissions.institutions_for(current_user).where(Institution.kind == kind)
+    query = (permissions.institutions_for(current_user).where(Institution.kind == kind)
+             .options(selectinload(Institution.host)))  # the host column, without a query per row
     page = paginate(service.filtered(query, filters, date.today()))
     return render_template(
         "institutions/list.html",
