@@ -423,7 +423,10 @@ def run_backend(backend: str, register: Register, files: dict[str, dict[str, byt
             expected = (len(register.institutions), len(register.agreements), len(register.services))
             if (written["institutions"], written["agreements"], written["agreement_services"]) != expected:
                 raise SystemExit(f"the CSV import wrote {written}, expected {expected}")
+            # A new connection, as a second `flask registry import` would have: on PostgreSQL,
+            # psycopg keeps the statements it prepared during the import until a rollback.
             db.session.remove()
+            db.engine.dispose()
             again = run_import(backend, "csv again", files["csv"], args.profile)
             progress(f"  {backend} csv again: {describe(again)}")
             results.append(again)
