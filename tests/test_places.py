@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from geopy.distance import geodesic
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from registry.extensions import db
 from registry.models import Institution
@@ -138,3 +138,23 @@ def test_a_homes_own_unit_is_not_offered_as_a_party(client, make, health):
     make.medical(name="别人的医院", lat=21.67, lon=110.93)
     rows = client.get(f"/places/nearby.json?home={home}").get_json()["results"]
     assert [r["name"] for r in rows] == ["别人的医院"]
+
+
+def test_nearest_in_a_dense_cluster_with_ties_equals_brute_force(app):
+    """Hundreds of clinics within a few hundred metres, some at the very same point: order by distance, then id."""
+    rng = random.Random(11)
+    rows = [{
+        "code": f"YY-D-{n:04d}", "kind": "medical", "name": f"密集诊所{n}", "region_code": MAONAN,
+        "address": "", "coord_source": "", "opened_on": date(2000, 1, 1), "closed_on": None,
+        "lat": 21.66 if n % 10 == 0 else 21.66 + rng.gauss(0, 0.002),
+        "lon": 110.925 if n % 10 == 0 else 110.925 + rng.gauss(0, 0.002),
+        "medical_type": "诊所", "two_in_one": False, "version": 1,
+    } for n in range(300)]
+    with app.app_context():
+        db.session.execute(insert(Institution), rows)
+        db.session.commit()
+        ids = {i.code: i.id for i in db.session.scalars(select(Institution))}
+        expected = sorted((geodesic((21.6605, 110.9248), (r["lat"], r["lon"])).km, ids[r["code"]]) for r in rows)
+        found = geo.nearest_medical(21.6605, 110.9248, date(2024, 1, 1), limit=40)
+        assert [(round(n.km, 9), n.institution.id) for n in found] == [(round(k, 9), i) for k, i in expected[:40]]
+        assert found[0].institution.name.startswith("密集诊所")

@@ -19,6 +19,9 @@ from registry.vocab import MEDICAL
 BOUNDARIES = Path(__file__).resolve().parent.parent.parent / "static" / "geo" / "maoming-districts.geojson"
 KM_PER_DEGREE_LAT = 110.574  # the shortest a degree of latitude gets (at the equator)
 MAX_SEARCH_KM = 400
+EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
+# The spherical distance differs from the WGS-84 geodesic by under 0.6%; twice that as a margin.
+SPHERE_ERROR = 0.012
 
 
 def distance_km(a: Institution, b: Institution) -> float | None:
@@ -101,6 +104,31 @@ def _box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
 
 
+def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance on a sphere of the mean earth radius: cheap, and within 0.6% of geodesic."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _nearest_in(rows: list[tuple[int, float, float]], lat: float, lon: float, km: float,
+                limit: int) -> list[tuple[float, int]]:
+    """(geodesic km, id) of the `limit` nearest rows within `km`, nearest first, ties by id.
+
+    The spherical distance bounds the geodesic one (±SPHERE_ERROR), so only the rows
+    that could be among the answer are measured with geopy's geodesic.
+    """
+    cheap = [(_haversine_km(lat, lon, r_lat, r_lon), row_id, r_lat, r_lon) for row_id, r_lat, r_lon in rows]
+    uppers = sorted(h * (1 + SPHERE_ERROR) for h, *_ in cheap)
+    bound = min(km, uppers[limit - 1]) if len(uppers) >= limit else km
+    measured = [
+        (geodesic((lat, lon), (r_lat, r_lon)).km, row_id)
+        for h, row_id, r_lat, r_lon in cheap
+        if h * (1 - SPHERE_ERROR) <= bound
+    ]
+    return sorted(m for m in measured if m[0] <= km)[:limit]
+
+
 def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_type: str | None = None,
                     region_code: str | None = None, home_id: int | None = None,
                     start_km: float = 5.0) -> list[Nearby]:
@@ -108,13 +136,16 @@ def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_
 
     An indexed latitude/longitude box is searched first and widened until it
     holds `limit` institutions within the circle it contains, so the answer is
-    exact without measuring the distance to every row. The units `home_id` set up
-    itself are left out: a host does not sign with its own unit.
+    exact without measuring the distance to every row. Only ids and coordinates
+    are read from the box; the winners are loaded once at the end. The units
+    `home_id` set up itself are left out: a host does not sign with its own unit.
     """
+    if limit < 1:
+        return []
     km = start_km
     while True:
         south, north, west, east = _box(lat, lon, km)
-        query = select(Institution).where(
+        query = select(Institution.id, Institution.lat, Institution.lon).where(
             Institution.lat.between(south, north),
             Institution.lon.between(west, east),
             Institution.kind == MEDICAL,
@@ -126,8 +157,10 @@ def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_
             query = query.where(Institution.region_code == region_code)
         if home_id is not None:
             query = query.where(or_(Institution.host_id.is_(None), Institution.host_id != home_id))
-        found = [Nearby(i, geodesic((lat, lon), (i.lat, i.lon)).km) for i in db.session.scalars(query)]
-        within = sorted((n for n in found if n.km <= km), key=lambda n: (n.km, n.institution.id))
+        within = _nearest_in(list(db.session.execute(query).tuples()), lat, lon, km, limit)
         if len(within) >= limit or km >= MAX_SEARCH_KM:
-            return within[:limit]
+            break
         km *= 2
+    loaded = {i.id: i for i in db.session.scalars(select(Institution).where(
+        Institution.id.in_([row_id for _, row_id in within])))}
+    return [Nearby(loaded[row_id], distance) for distance, row_id in within]
