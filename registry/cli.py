@@ -154,6 +154,7 @@ def import_command(path: Path, dry_run: bool) -> None:
         return
     imports.apply(plan, None, path.name)
     db.session.commit()
+    imports.refresh_statistics(counts)
     click.echo(f"Imported. {summary}")
 
 

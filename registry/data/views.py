@@ -80,6 +80,7 @@ def confirm_import(token: str):
     counts = imports.apply(plan, current_user, upload.filename)
     db.session.delete(upload)
     db.session.commit()
+    imports.refresh_statistics(counts)
     flash(_("导入完成：机构新增 %(ic)s、更新 %(iu)s、未变 %(in_)s；签约协议新增 %(ac)s、更新 %(au)s、未变 %(an)s",
             ic=counts["institutions"]["create"], iu=counts["institutions"]["update"],
             in_=counts["institutions"]["unchanged"], ac=counts["agreements"]["create"],

@@ -16,7 +16,8 @@ from itertools import islice
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, AuditEvent, Institution, Region, User
@@ -109,10 +110,10 @@ def _chunks(items: Iterable, size: int = CHUNK):
         yield chunk
 
 
-def _fetch(model, column, values: set) -> list:
+def _fetch(model, column, values: set, *options) -> list:
     found = []
     for chunk in _chunks(sorted(v for v in values if v)):
-        found += db.session.scalars(select(model).where(column.in_(chunk))).all()
+        found += db.session.scalars(select(model).where(column.in_(chunk)).options(*options)).all()
     return found
 
 
@@ -373,11 +374,14 @@ def _plan_agreements(sheets, user, result: Plan, refs: dict[str, Ref]) -> None:
     party_codes = {c.get(k) for _s, _n, c in parsed for k in ("eldercare_code", "medical_code")}
     for institution in _fetch(Institution, Institution.code, party_codes - set(refs)):
         refs[institution.code] = _ref(institution)
-    by_code = {a.code: a for a in _fetch(Agreement, Agreement.code, {c.get("code") for _s, _n, c in parsed})}
+    # The services are compared row by row: load them with their agreements, not one query each.
+    services = selectinload(Agreement.service_rows)
+    by_code = {a.code: a for a in _fetch(Agreement, Agreement.code, {c.get("code") for _s, _n, c in parsed},
+                                         services)}
     home_ids = {refs[c["eldercare_code"]].id for _s, _n, c in parsed
                 if c.get("eldercare_code") in refs and refs[c["eldercare_code"]].id > 0}
     by_terms: dict[tuple, list[Agreement]] = {}
-    for agreement in _fetch(Agreement, Agreement.eldercare_id, home_ids):
+    for agreement in _fetch(Agreement, Agreement.eldercare_id, home_ids, services):
         key = (agreement.eldercare_id, agreement.medical_id, agreement.valid_from, agreement.valid_to)
         by_terms.setdefault(key, []).append(agreement)
 
@@ -503,9 +507,9 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
             raise ValueError("circular host references")
         rows = [_INSERT_DEFAULTS | _resolve(r.values) | {"code": r.code, "kind": r.kind, "version": 1,
                                                          "created_at": now, "updated_at": now} for r in ready]
-        ids = db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).scalars()
-        for row, new_id in zip(ready, ids, strict=True):
-            row.ref.id = new_id
+        ids = _insert_and_number(table, rows)
+        for row in ready:
+            row.ref.id = new_id = ids[row.code]
             events.append(_event(user_id, now, "institutions", new_id, None, _plain(row.values | {
                 "code": row.code, "kind": row.kind}), row.values.get("name") or row.code))
         done = {id(r) for r in ready}
@@ -519,10 +523,10 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
     if created:
         rows = [_resolve({k: v for k, v in r.values.items() if k in agreements.c})
                 | {"code": r.code, "version": 1, "created_at": now, "updated_at": now} for r in created]
-        ids = db.session.execute(insert(agreements).returning(agreements.c.id, sort_by_parameter_order=True),
-                                 rows).scalars()
+        ids = _insert_and_number(agreements, rows)
         service_rows = []
-        for row, new_id in zip(created, ids, strict=True):
+        for row in created:
+            new_id = ids[row.code]
             service_rows += [{"agreement_id": new_id, "service": s} for s in row.services or []]
             events.append(_event(user_id, now, "agreements", new_id, None, _plain(
                 {k: v for k, v in row.values.items() if k in agreements.c}) | {"code": row.code,
@@ -546,6 +550,33 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         db.session.execute(insert(AuditEvent.__table__), chunk)
     db.session.expire_all()
     return counts
+
+
+def refresh_statistics(counts: dict[str, dict[str, int]]) -> None:
+    """After a committed import that created rows, let PostgreSQL re-plan against the new sizes.
+
+    Without it a statement prepared while the tables were small (psycopg prepares after five
+    runs) keeps a plan costed for them: a sequential scan per code lookup, minutes for a
+    re-import of 100,000 rows. ANALYZE refreshes the statistics and invalidates such plans.
+    SQLite plans each statement afresh and needs nothing.
+    """
+    if db.engine.dialect.name != "postgresql" or not any(c["create"] for c in counts.values()):
+        return
+    db.session.execute(text("ANALYZE institutions, agreements, agreement_services, audit_events"))
+    db.session.commit()
+
+
+def _insert_and_number(table, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows in one executemany and return code → new id.
+
+    The ids are read back by the unique code: an ordered RETURNING costs one INSERT per
+    row on SQLite and a re-parsed multi-row statement per batch with psycopg.
+    """
+    db.session.execute(insert(table), rows)
+    ids: dict[str, int] = {}
+    for chunk in _chunks([r["code"] for r in rows]):
+        ids.update(db.session.execute(select(table.c.code, table.c.id).where(table.c.code.in_(chunk))).tuples().all())
+    return ids
 
 
 def _bulk_update(table, rows: list, now, user_id, events: list, entity: str) -> None:
