@@ -61,3 +61,54 @@ def test_random_csv_cells_are_reported_never_crash(app, rows):
             return
         plan = imports.plan(sheets, None)
         assert plan.ok or plan.errors
+
+
+def _workbook_with_sheet_xml(sheet_xml: bytes) -> bytes:
+    """A real workbook (机构 sheet) whose worksheet XML is replaced: it passes the zip checks."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "机构"
+    book.active.append(["机构类别", "机构名称"])
+    plain = io.BytesIO()
+    book.save(plain)
+    out = io.BytesIO()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            body = source.read(member)
+            target.writestr(member, sheet_xml if member.filename == "xl/worksheets/sheet1.xml" else body)
+    return out.getvalue()
+
+
+@given(st.binary(max_size=1024))
+@SETTINGS
+def test_a_workbook_with_a_garbled_sheet_is_refused_or_reported_never_crash(app, garbage):
+    data = _workbook_with_sheet_xml(b'<?xml version="1.0"?><worksheet><sheetData><row r="1"><c r="A1" t="inlineStr">'
+                                    b"<is><t>" + garbage + b"</t></is></c></row></sheetData></worksheet>")
+    with app.test_request_context():
+        try:
+            sheets = exchange.read_upload(data, "registry.xlsx")
+        except exchange.FileRefused as refused:
+            assert str(refused)
+            return
+        plan = imports.plan(sheets, None)
+        assert all(str(error) for error in plan.errors)
+
+
+def test_an_entity_bomb_in_a_sheet_is_not_expanded(app):
+    """A billion-laughs sheet: refused or read as it stands, never expanded to gigabytes."""
+    entities = b"".join(b'<!ENTITY l%d "&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;&l%d;">' % ((n, *(n - 1,) * 10))
+                        for n in range(1, 10))
+    data = _workbook_with_sheet_xml(b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY l0 "haha">' + entities
+                                    + b']><worksheet><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&l9;'
+                                    b"</t></is></c></row></sheetData></worksheet>")
+    with app.test_request_context():
+        try:
+            sheets = exchange.read_upload(data, "registry.xlsx")
+        except exchange.FileRefused as refused:
+            assert str(refused)
+            return
+    assert all(len(str(cell or "")) < 1000 for sheet in sheets for cell in sheet.header)
