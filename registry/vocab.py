@@ -97,6 +97,7 @@ AUDIT_ACTIONS = {
     "terminate": _l("终止"),
     "delete": _l("删除"),
     "import": _l("导入"),
+    "seed": _l("系统初始化"),
     "login": _l("登录"),
     "login_failed": _l("登录失败"),
     "login_locked": _l("登录被锁定"),

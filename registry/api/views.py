@@ -32,7 +32,7 @@ from registry.errors import request_id
 from registry.extensions import csrf, db
 from registry.models import Agreement, Institution
 from registry.services import agreements as agreement_service
-from registry.services import compliance, geo, serialise
+from registry.services import compliance, compliance_cache, geo, serialise
 from registry.services import institutions as institution_service
 from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, SERVICES
 
@@ -108,7 +108,7 @@ def compliance_report():
     except ValueError:
         raise InvalidQuery(_("as_of 应为 YYYY-MM-DD 格式的日期")) from None
     target_set = _text("target_set") or compliance.DEFAULT_TARGET_SET
-    report = compliance.compute(day, target_set)
+    report = compliance_cache.report(day, target_set)
     return jsonify(report.as_json(permissions.report_regions(current_user)))
 
 

@@ -50,6 +50,12 @@ def acting_user() -> User | None:
         return None
 
 
+def _integer_id(obj: Any) -> int | None:
+    """The record's id when it is a number (regions and target sets are keyed by a code)."""
+    value = getattr(obj, "id", None)
+    return value if isinstance(value, int) else None
+
+
 def record(
     action: str,
     obj: Any,
@@ -65,7 +71,7 @@ def record(
         user_id=actor.id if actor is not None else None,
         action=action,
         entity=obj.__tablename__,
-        entity_id=getattr(obj, "id", None),
+        entity_id=_integer_id(obj),
         summary=summary[:300],
         before=before,
         after=after,

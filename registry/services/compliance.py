@@ -9,8 +9,9 @@ list, so a list always holds exactly the institutions behind its number.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -171,7 +172,7 @@ def _home_flags(home, day: date) -> dict[str, Any]:
 # --- the figures ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Figure:
     """An indicator's value for one scope; shares carry numerator and denominator."""
 
@@ -189,11 +190,60 @@ class Figure:
         return {"value": self.value, "numerator": self.numerator, "denominator": self.denominator}
 
 
-@dataclass
+# A report holds plain copies of the rows it was computed from, never ORM instances: it is
+# kept beyond the session that read them (services/compliance_cache.py) and shared by requests.
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """A region as a report shows it."""
+
+    code: str
+    name: str
+    name_en: str
+    kind: str
+
+    @classmethod
+    def of(cls, region: Region) -> RegionRow:
+        return cls(region.code, region.name, region.name_en, region.kind)
+
+
+@dataclass(frozen=True)
+class TargetSetRow:
+    """The policy document a report is measured against."""
+
+    id: str
+    title: str
+    document_no: str
+
+    @classmethod
+    def of(cls, target_set: TargetSet) -> TargetSetRow:
+        return cls(target_set.id, target_set.title, target_set.document_no)
+
+
+@dataclass(frozen=True)
+class TargetRow:
+    """One target's terms."""
+
+    id: int
+    indicator: str
+    scope: str
+    deadline: date
+    comparator: str
+    value: Decimal
+    clause: str
+
+    @classmethod
+    def of(cls, target: Target) -> TargetRow:
+        return cls(target.id, target.indicator, target.scope, target.deadline, target.comparator,
+                   target.value, target.clause)
+
+
+@dataclass(frozen=True)
 class TargetResult:
     """A target with the indicator's actual value on the day asked about."""
 
-    target: Target
+    target: TargetRow
     actual: float | int | None
     met: bool
     overdue: bool
@@ -217,15 +267,15 @@ class TargetResult:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Report:
     """All indicators for the city and every region on one day, with the targets."""
 
     as_of: date
-    target_set: TargetSet | None
-    regions: list[Region]
+    target_set: TargetSetRow | None
+    regions: tuple[RegionRow, ...]
     figures: dict[str, dict[str, Figure]]
-    targets: list[TargetResult] = field(default_factory=list)
+    targets: tuple[TargetResult, ...] = ()
 
     def figure(self, indicator: str, scope: str) -> Figure:
         return self.figures[indicator][scope]
@@ -258,7 +308,7 @@ def _counts_by_region(query: Select) -> dict[str, int]:
 
 def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
     """Every indicator of DESIGN §4 on `day`, per region and for the city, with the targets."""
-    regions = list(db.session.scalars(select(Region).order_by(Region.position)))
+    regions = tuple(RegionRow.of(r) for r in db.session.scalars(select(Region).order_by(Region.position)))
     counts: dict[str, dict[str, int]] = {}
 
     # One pass over the hosted units gives both unit counts and the specialty hosts (a host
@@ -311,10 +361,12 @@ def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
         figures[key] = scopes
 
     target_set = db.session.get(TargetSet, target_set_id)
-    report = Report(day, target_set, regions, figures)
-    if target_set is not None:
-        report.targets = [_evaluate(t, figures, day) for t in target_set.targets if t.indicator in figures]
-    return report
+    if target_set is None:
+        return Report(day, None, regions, figures)
+    targets = tuple(
+        _evaluate(TargetRow.of(t), figures, day) for t in target_set.targets if t.indicator in figures
+    )
+    return Report(day, TargetSetRow.of(target_set), regions, figures, targets)
 
 
 def _trained_by_region(day: date) -> dict[str, int]:
@@ -326,7 +378,7 @@ def _trained_by_region(day: date) -> dict[str, int]:
     )
 
 
-def _year_actual(target: Target, day: date) -> int:
+def _year_actual(target: TargetRow, day: date) -> int:
     """For a target of one calendar year (培训人数): that year's count as of `day` or its deadline."""
     until = min(day, target.deadline)
     if until.year != target.deadline.year:
@@ -335,7 +387,7 @@ def _year_actual(target: Target, day: date) -> int:
     return sum(counts.values()) if target.scope == CITY else counts.get(target.scope, 0)
 
 
-def _evaluate(target: Target, figures: dict[str, dict[str, Figure]], day: date) -> TargetResult:
+def _evaluate(target: TargetRow, figures: dict[str, dict[str, Figure]], day: date) -> TargetResult:
     figure = figures[target.indicator].get(target.scope)
     actual = figure.value if figure else None
     if target.indicator == "trained_in_year" and target.deadline.year != day.year:

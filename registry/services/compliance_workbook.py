@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from registry.display import region_names
 from registry.extensions import db
 from registry.models import TrainingRecord
-from registry.services import compliance
+from registry.services import compliance, compliance_cache
 from registry.vocab import KINDS, MEDICAL_TYPES
 
 
@@ -23,7 +23,7 @@ def build(day: date, regions: list[str] | None) -> BytesIO:
     `regions` None means every region (and the city lists); otherwise only the
     listed regions are drilled into, as a district official sees them.
     """
-    report = compliance.compute(day)
+    report = compliance_cache.report(day)
     names = region_names()
     shown = [r.code for r in report.regions if regions is None or r.code in regions]
     workbook = Workbook()

@@ -6,22 +6,24 @@ import csv
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Institution, Region, Target, TargetSet, User
-from registry.services import agreements, institutions, training, users
+from registry.services import agreements, audit, institutions, training, users
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "seeds"
 
 
 def load_regions(path: Path = SEEDS / "regions.csv") -> int:
-    """Insert or refresh the regions of DESIGN §2; returns how many are new."""
+    """Insert or refresh the regions of DESIGN §2 (each change audited); returns how many are new."""
     added = 0
     with path.open(encoding="utf-8") as handle:
         for position, row in enumerate(csv.DictReader(handle)):
             region = db.session.get(Region, row["code"])
+            before = audit.snapshot(region) if region is not None else None
             if region is None:
                 region = Region(code=row["code"])
                 db.session.add(region)
@@ -31,8 +33,16 @@ def load_regions(path: Path = SEEDS / "regions.csv") -> int:
             region.kind = row["kind"]
             region.in_district_targets = row["in_district_targets"] == "1"
             region.position = position
+            _audit_seeded(region, before, region.code)
     db.session.flush()
     return added
+
+
+def _audit_seeded(record: Any, before: dict | None, summary: str) -> None:
+    """Audit a seeded record that is new or changed (the compliance cache keys on the audit trail)."""
+    after = audit.snapshot(record)
+    if before is None or audit.changed(before, after):
+        audit.record("seed", record, before=before, after=after, summary=summary)
 
 
 def load_target_sets(folder: Path = SEEDS / "target_sets") -> int:
@@ -41,28 +51,31 @@ def load_target_sets(folder: Path = SEEDS / "target_sets") -> int:
     for path in sorted(folder.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         target_set = db.session.get(TargetSet, data["id"])
+        before = audit.snapshot(target_set) if target_set is not None else None
         if target_set is None:
             target_set = TargetSet(id=data["id"])
             db.session.add(target_set)
         target_set.title = data["title"]
         target_set.document_no = data.get("document_no", "")
         target_set.issued_on = date.fromisoformat(data["issued_on"]) if data.get("issued_on") else None
+        _audit_seeded(target_set, before, target_set.id)
         existing = {(t.indicator, t.scope, t.deadline) for t in target_set.targets}
         for item in data["targets"]:
             deadline = date.fromisoformat(item["deadline"])
             if (item["indicator"], item["scope"], deadline) in existing:
                 continue
-            target_set.targets.append(
-                Target(
-                    indicator=item["indicator"],
-                    scope=item["scope"],
-                    deadline=deadline,
-                    comparator=item.get("comparator", ">="),
-                    value=item["value"],
-                    clause=item.get("clause", ""),
-                    note=item.get("note", ""),
-                )
+            target = Target(
+                indicator=item["indicator"],
+                scope=item["scope"],
+                deadline=deadline,
+                comparator=item.get("comparator", ">="),
+                value=item["value"],
+                clause=item.get("clause", ""),
+                note=item.get("note", ""),
             )
+            target_set.targets.append(target)
+            db.session.flush()
+            _audit_seeded(target, None, f"{target.indicator} {target.scope}")
             added += 1
     db.session.flush()
     return added
