@@ -12,6 +12,7 @@ import operator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -281,7 +282,15 @@ class Report:
         return self.figures[indicator][scope]
 
     def targets_for(self, indicator: str, scope: str) -> list[TargetResult]:
-        return [t for t in self.targets if t.target.indicator == indicator and t.target.scope == scope]
+        return list(self._targets_by_cell.get((indicator, scope), ()))  # a copy: the report is shared
+
+    @cached_property
+    def _targets_by_cell(self) -> dict[tuple[str, str], tuple[TargetResult, ...]]:
+        """The targets by (indicator, scope): the dashboard asks for each of its ~90 cells."""
+        cells: dict[tuple[str, str], list[TargetResult]] = {}
+        for result in self.targets:
+            cells.setdefault((result.target.indicator, result.target.scope), []).append(result)
+        return {cell: tuple(results) for cell, results in cells.items()}
 
     def as_json(self, regions: list[str] | None = None) -> dict[str, Any]:
         """The JSON of DESIGN §8; `regions` limits what a district official sees."""
