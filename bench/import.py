@@ -375,6 +375,7 @@ def run_import(backend: str, step: str, files: dict[str, bytes], profile_dir: Pa
         raise SystemExit(f"{backend} {step}: {len(plan.errors):,} errors in the plan, nothing imported")
     counts = imports.apply(plan, None, SOURCE)
     db.session.commit()
+    imports.refresh_statistics(counts)  # as the CLI does: ANALYZE on PostgreSQL
     done = time.perf_counter()
     if profiler:
         profiler.disable()
@@ -423,10 +424,9 @@ def run_backend(backend: str, register: Register, files: dict[str, dict[str, byt
             expected = (len(register.institutions), len(register.agreements), len(register.services))
             if (written["institutions"], written["agreements"], written["agreement_services"]) != expected:
                 raise SystemExit(f"the CSV import wrote {written}, expected {expected}")
-            # A new connection, as a second `flask registry import` would have: on PostgreSQL,
-            # psycopg keeps the statements it prepared during the import until a rollback.
+            # On the import's own connection: the statements psycopg prepared while the tables
+            # were empty are still there (the ANALYZE after the import makes them re-plan).
             db.session.remove()
-            db.engine.dispose()
             again = run_import(backend, "csv again", files["csv"], args.profile)
             progress(f"  {backend} csv again: {describe(again)}")
             results.append(again)
