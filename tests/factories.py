@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from itertools import count
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from registry.extensions import db
 from registry.models import Institution, Target, User
@@ -82,3 +82,20 @@ class Factories:
         """The id of a seeded target of `indicator`."""
         with self.app.app_context():
             return db.session.scalars(select(Target.id).where(Target.indicator == indicator)).first()
+
+
+def count_statements(app, client, path: str) -> int:
+    """How many SQL statements one GET of `path` runs (it must answer 200)."""
+    seen = []
+    with app.app_context():
+        engine = db.engine
+
+    def tally(*_args):
+        seen.append(1)
+
+    event.listen(engine, "before_cursor_execute", tally)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", tally)
+    return len(seen)

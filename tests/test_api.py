@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event
 
-from registry.extensions import db
-from tests.factories import DIANBAI, MAONAN
+from tests.factories import DIANBAI, MAONAN, count_statements
 
 
 @pytest.fixture()
@@ -247,28 +245,11 @@ def test_a_terminated_agreement_says_so(client, register, health):
 # --- queries ----------------------------------------------------------------------------------
 
 
-def _statements(app, client, path: str) -> int:
-    """How many SQL statements one request runs."""
-    seen = []
-    with app.app_context():
-        engine = db.engine
-
-    def count(*_args):
-        seen.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
-
-
 @pytest.mark.parametrize("path", ["/api/v1/institutions?hosted=yes", "/api/v1/agreements"])
 def test_a_list_runs_as_many_queries_for_many_rows_as_for_one(app, client, make, health, path):
     home = make.home()
     make.agreement(home, make.medical(host=make.home()))
-    few = _statements(app, client, path)
+    few = count_statements(app, client, path)
     for _ in range(4):
         make.agreement(make.home(), make.medical(host=make.home()))
-    assert _statements(app, client, path) == few
+    assert count_statements(app, client, path) == few

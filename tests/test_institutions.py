@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import AuditEvent, Institution
-from tests.factories import GAOZHOU, MAONAN
+from tests.factories import GAOZHOU, MAONAN, count_statements
 
 VALID_USCC = "91110000600037341L"
 
@@ -301,3 +301,27 @@ def test_the_current_filters_are_shown_and_removable(client, civil, make):
     assert "当前条件：" in page
     assert "搜索：筛选" in page and "所属区县：茂南区" in page and "状态：运营中" in page
     assert "/homes?q=%E7%AD%9B%E9%80%89&amp;status=operating" in page  # the region chip's link drops region
+
+
+@pytest.mark.parametrize("kind", ["eldercare", "medical"])
+def test_a_record_page_runs_as_many_queries_for_many_agreements_as_for_one(app, client, make, health, kind):
+    home = make.home(name="签约多的养老院", lat=21.66, lon=110.92)
+    hospital = make.medical(name="签约多的医院", lat=21.67, lon=110.93)
+    make.agreement(home, make.medical(name="第一家医院"))
+    make.agreement(make.home(name="第一家养老院"), hospital)
+    path = f"/institutions/{home if kind == 'eldercare' else hospital}"
+    few = count_statements(app, client, path)
+    for n in range(5):
+        make.agreement(home, make.medical(name=f"又一家医院{n}"))
+        make.agreement(make.home(name=f"又一家养老院{n}"), hospital)
+    assert count_statements(app, client, path) == few
+    page = client.get(path).text
+    assert ("又一家医院4" if kind == "eldercare" else "又一家养老院4") in page
+
+
+def test_a_large_home_without_a_unit_is_warned_and_a_small_one_is_not(client, make, health):
+    large = make.home(name="大院", beds_total=200)
+    small = make.home(name="小院", beds_total=199)
+    warning = "200床及以上养老机构未内设合格医疗机构"
+    assert warning in client.get(f"/institutions/{large}").text
+    assert warning not in client.get(f"/institutions/{small}").text

@@ -8,7 +8,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from registry import permissions
 from registry.display import region_names
@@ -159,6 +159,7 @@ def detail(institution_id: int):
     party = Agreement.eldercare_id if institution.is_eldercare else Agreement.medical_id
     agreements = list(db.session.scalars(
         permissions.agreements_for(current_user).where(party == institution.id)
+        .options(joinedload(Agreement.eldercare), joinedload(Agreement.medical))  # not one query per row
         .order_by(Agreement.valid_to.desc())
     ))
     return render_template(

@@ -157,17 +157,23 @@ def _specialty_pairs(day: date):
     return unit, host, [*conditions, _specialty(unit, host)]
 
 
-def _home_flags(home, day: date) -> dict[str, Any]:
-    """Per-home conditions of the share indicators: (numerator condition, denominator condition)."""
-    large = home.beds_total >= LARGE_HOME_BEDS
-    return {
-        "referral_coverage": (has_active_agreement(home, day, REFERRAL_SERVICES), None),
-        "agreement_coverage": (has_active_agreement(home, day), None),
-        "large_home_medical": (
-            and_(large, hosts_operating_unit(home, day, MEDICAL, LARGE_HOME_UNIT_TYPES)),
-            large,
-        ),
-    }
+HOME_SHARES = ("referral_coverage", "agreement_coverage", "large_home_medical")
+
+
+def _home_flag(indicator: str, home, day: date) -> tuple[Any, Any]:
+    """A share indicator's per-home (numerator condition, denominator condition or None).
+
+    Built one at a time: a record page asks about one indicator, and each condition costs
+    milliseconds of Python to build.
+    """
+    if indicator == "referral_coverage":
+        return has_active_agreement(home, day, REFERRAL_SERVICES), None
+    if indicator == "agreement_coverage":
+        return has_active_agreement(home, day), None
+    if indicator == "large_home_medical":
+        large = home.beds_total >= LARGE_HOME_BEDS
+        return and_(large, hosts_operating_unit(home, day, MEDICAL, LARGE_HOME_UNIT_TYPES)), large
+    raise KeyError(indicator)
 
 
 # --- the figures ----------------------------------------------------------------------------
@@ -338,7 +344,7 @@ def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
         specialty[region_code] = specialty.get(region_code, 0) + int(specialty_hosts)
 
     home = aliased(Institution, name="home")
-    flags = _home_flags(home, day)
+    flags = {key: _home_flag(key, home, day) for key in HOME_SHARES}
     columns = [home.region_code, func.count(home.id)]
     for numerator, denominator in flags.values():
         columns.append(func.sum(case((numerator, 1), else_=0)))
@@ -454,7 +460,7 @@ def members(indicator: str, day: date, region: str | None = None, missing: bool 
             query = query.where(Institution.id.in_(member_ids))
         region_column = Institution.region_code
     elif indicator in ("referral_coverage", "agreement_coverage", "large_home_medical"):
-        numerator, denominator = _home_flags(Institution, day)[indicator]
+        numerator, denominator = _home_flag(indicator, Institution, day)
         query = select(Institution).where(Institution.kind == ELDERCARE, Institution.operating_on(day))
         if denominator is not None:
             query = query.where(denominator)

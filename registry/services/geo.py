@@ -131,7 +131,7 @@ def _nearest_in(rows: list[tuple[int, float, float]], lat: float, lon: float, km
 
 def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_type: str | None = None,
                     region_code: str | None = None, home_id: int | None = None,
-                    start_km: float = 5.0) -> list[Nearby]:
+                    start_km: float = 2.0) -> list[Nearby]:
     """The `limit` nearest operating medical institutions, by geodesic distance.
 
     An indexed latitude/longitude box is searched first and widened until it
@@ -160,7 +160,9 @@ def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_
         within = _nearest_in(list(db.session.execute(query).tuples()), lat, lon, km, limit)
         if len(within) >= limit or km >= MAX_SEARCH_KM:
             break
-        km *= 2
+        # The circle's area grows with the square of its radius: widen by what the count
+        # found so far suggests (2× to 4×), so sparse areas need few boxes.
+        km = min(MAX_SEARCH_KM, km * min(4.0, max(2.0, 1.5 * math.sqrt(limit / max(len(within), 1)))))
     loaded = {i.id: i for i in db.session.scalars(select(Institution).where(
         Institution.id.in_([row_id for _, row_id in within])))}
     return [Nearby(loaded[row_id], distance) for distance, row_id in within]
