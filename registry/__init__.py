@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from registry import config as settings
 from registry.database import configure_sqlite
-from registry.display import region_names, select_locale
+from registry.display import install_template_gettext, region_names, select_locale
 from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ROOT / "translations"))
+    install_template_gettext(app)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
 

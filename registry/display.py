@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import g, has_request_context, session
+from flask import Flask, g, has_request_context, session
+from flask_babel import get_translations
 from sqlalchemy import select
 
 from registry.extensions import db
@@ -26,3 +27,21 @@ def region_names() -> dict[str, str]:
             for r in db.session.scalars(select(Region).order_by(Region.position))
         }
     return g.region_names
+
+
+def _translations():
+    """This request's catalog, looked up once (Flask-Babel resolves it again on every call)."""
+    if "translations" not in g:
+        g.translations = get_translations()
+    return g.translations
+
+
+def install_template_gettext(app: Flask) -> None:
+    """Templates translate through the request's cached catalog: a page makes 60–90 calls."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s),
+        ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
