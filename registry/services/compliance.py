@@ -12,7 +12,7 @@ import operator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -416,10 +416,13 @@ def _evaluate(target: TargetRow, figures: dict[str, dict[str, Figure]], day: dat
 # --- drill-down -----------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
 def members(indicator: str, day: date, region: str | None = None, missing: bool = False) -> Select:
     """The institutions behind a number, or (`missing`) those that would count but do not.
 
     For `trained_in_year` the rows are training records. `region` None means the city.
+    The statement is kept once built (building it costs milliseconds, running it far less
+    for one record): a Select holds no data, and callers only derive new ones from it.
     """
     if indicator == "trained_in_year":
         query = select(TrainingRecord).where(
