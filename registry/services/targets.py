@@ -7,6 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from registry.display import region_names
 from registry.extensions import db
 from registry.models import Region, Target, TargetSet
 from registry.services import RecordInvalid, audit
@@ -45,6 +46,12 @@ def check(target_set: TargetSet, values: dict[str, Any], current: Target | None 
     return errors
 
 
+def _summary(target: Target) -> str:
+    """What the audit log shows: the indicator, the scope and the deadline, as people name them."""
+    scope = _("全市") if target.scope == CITY else region_names().get(target.scope, target.scope)
+    return f"{INDICATORS[target.indicator].short} · {scope} · {target.deadline.isoformat()}"
+
+
 def update(target: Target, values: dict[str, Any]) -> None:
     """Change a target (audited); `registry init` never overwrites it afterwards."""
     merged = {f: getattr(target, f) for f in FIELDS} | {f: values[f] for f in FIELDS if f in values}
@@ -56,8 +63,7 @@ def update(target: Target, values: dict[str, Any]) -> None:
         setattr(target, field, value)
     target.edited = True
     db.session.flush()
-    audit.record("update", target, before=before, after=audit.snapshot(target),
-                 summary=f"{target.indicator} {target.scope}")
+    audit.record("update", target, before=before, after=audit.snapshot(target), summary=_summary(target))
 
 
 def add(target_set: TargetSet, values: dict[str, Any]) -> Target:
@@ -71,5 +77,5 @@ def add(target_set: TargetSet, values: dict[str, Any]) -> Target:
     target = Target(target_set_id=target_set.id, edited=True, **values)
     db.session.add(target)
     db.session.flush()
-    audit.record("create", target, after=audit.snapshot(target), summary=f"{target.indicator} {target.scope}")
+    audit.record("create", target, after=audit.snapshot(target), summary=_summary(target))
     return target
