@@ -62,10 +62,7 @@ def register_extensions(app: Flask) -> None:
         """The session's user while its server-side session is open (logout ends it everywhere)."""
         from registry.services import sessions
 
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.active or not sessions.valid(session.get("sid"), user.id):
-            return None
-        return user
+        return sessions.user_for(session.get("sid"), int(user_id))
 
     @app.before_request
     def require_password_change():

@@ -28,24 +28,33 @@ def start(user: User, ip: str) -> str:
     return token
 
 
-def valid(token: str | None, user_id: int) -> bool:
-    """Whether the session is open, recent enough and within its lifetime (touches last_seen)."""
+def user_for(token: str | None, user_id: int) -> User | None:
+    """The active user of an open, recent session within its lifetime (touches last_seen).
+
+    One statement reads the session and its user together: this runs on every request.
+    """
     if not token:
-        return False
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _digest(token)))
+        return None
+    found = db.session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _digest(token))
+    ).first()
+    if found is None:
+        return None
+    row, user = found
+    if row.user_id != user_id or row.ended_at is not None or not user.active:
+        return None
     now = utcnow()
     idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
     lifetime = timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
-    if row is None or row.user_id != user_id or row.ended_at is not None:
-        return False
     if now - row.last_seen_at > idle or now - row.created_at > lifetime:
         row.ended_at = now
         db.session.commit()
-        return False
+        return None
     if now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
         db.session.commit()
-    return True
+    return user
 
 
 def end(token: str | None) -> None:
