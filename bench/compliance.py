@@ -18,26 +18,43 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import islice
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from _common import (  # noqa: E402
+    BACKENDS,
+    HOSPITAL_TYPES,
+    MEDICAL_TYPE_WEIGHTS,
+    PG_SERVER,
+    REGION_WEIGHTS,
+    STAMP,
+    UNIT_TYPE_WEIGHTS,
+    Scratch,
+    analyse_tables,
+    chunks,
+    comma_list,
+    elapsed,
+    insert_rows,
+    institution_row,
+    opening_dates,
+    pick,
+    print_table,
+    progress,
+    random_day,
+    run_time,
+)
+from sqlalchemy import event, select, text  # noqa: E402
 
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
@@ -60,9 +77,7 @@ from registry.vocab import (  # noqa: E402
 
 DAY = date(2024, 6, 30)
 BASELINE_SQL = "SELECT region_code, count(*) FROM institutions GROUP BY region_code"
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PG_DATABASE = "bench_compliance"
-CHUNK = 20_000
 AIM_RATIO = 10.0
 AIM_NATIONAL_MS = 1000.0
 
@@ -86,40 +101,18 @@ SIZES = {
         Size("national", 40_000, 1_000_000, 120_000),
     )
 }
-BACKENDS = ("sqlite", "postgresql")
 
-# --- the synthetic register -----------------------------------------------------------------
+# --- the synthetic register (region and type weights in _common) ----------------------------
 
-# Weights of the 7 seeded regions, in seeds/regions.csv order (the zones are small).
-REGION_WEIGHTS = (22, 20, 22, 18, 14, 2, 2)
-# Free-standing medical institutions, roughly as a prefecture's register is made up.
-MEDICAL_TYPE_WEIGHTS = {
-    "村卫生室": 440, "诊所": 200, "社区卫生服务站": 50, "门诊部": 40, "医务室": 30,
-    "卫生院": 35, "综合医院": 40, "社区卫生服务中心": 15, "中医医院": 15, "康复医院": 7,
-    "护理院": 5, "老年病医院": 3, "护理站": 5, "其他": 15,
-}
-# In-house units of homes (养老机构内设医疗机构).
-UNIT_TYPE_WEIGHTS = {"医务室": 55, "护理站": 20, "诊所": 15, "护理院": 10}
 HOME_UNIT_SHARE = 0.15  # of homes host a medical unit
 MEDICAL_HOST_SHARE = 0.03  # of medical institutions host a home
-CLOSED_SHARE = 0.10
 LARGE_SHARE = 0.20  # of homes with 200 beds or more
 LARGE_HOST_P = 0.40  # chance that a large home hosts a unit
 TERMINATED_SHARE = 0.08
 BOTH_REFERRAL_SHARE = 0.5
-HOSPITAL_TYPES = {"综合医院", "中医医院", "康复医院", "老年病医院", "护理院"}
 
 OPEN_FIRST, OPEN_LAST = date(2000, 1, 1), date(2026, 12, 31)
 AGREEMENT_FIRST, AGREEMENT_LAST = date(2018, 1, 1), date(2030, 12, 31)
-STAMP = datetime(2026, 1, 1)
-
-
-def _day(rng: random.Random, first: date, last: date) -> date:
-    return date.fromordinal(rng.randint(first.toordinal(), last.toordinal()))
-
-
-def _pick(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 @dataclass
@@ -142,33 +135,13 @@ class Plan:
     def region(self) -> str:
         return self.rng.choices(self.regions, weights=REGION_WEIGHTS[: len(self.regions)])[0]
 
-    def dates(self, first: date = OPEN_FIRST, last: date = OPEN_LAST,
-              closed: date | None = None) -> tuple[date, date | None]:
-        """Opening day, and a closing day for ~10% (or the host's, when it closed)."""
-        rng = self.rng
-        opened = _day(rng, first, min(last, closed or last))
-        if closed is not None:
-            return opened, closed
-        if rng.random() < CLOSED_SHARE:
-            return opened, opened + timedelta(days=rng.randint(30, 8 * 365))
-        return opened, None
-
     def _row(self, kind: str, **values: Any) -> dict[str, Any]:
         rng, row_id = self.rng, self.next_id
         self.next_id += 1
-        prefix = "YL" if kind == ELDERCARE else "YY"
-        row = {
-            "id": row_id, "code": f"{prefix}{row_id:07d}", "kind": kind, "name": "", "uscc": None,
-            "region_code": None, "address": "", "lat": round(rng.uniform(21.5, 22.5), 6),
-            "lon": round(rng.uniform(110.5, 111.3), 6), "coord_source": "manual",
-            "ownership": rng.choice(list(OWNERSHIPS)), "opened_on": None, "closed_on": None,
-            "beds_total": None, "beds_nursing": None, "rating": None, "filing_no": None,
-            "medical_type": None, "level": None, "licence_no": None, "two_in_one": False,
-            "insurance_applied_on": None, "insurance_designated_on": None, "host_id": None,
-            "version": 1, "created_at": STAMP, "updated_at": STAMP,
-        }
-        row.update(values)
-        return row
+        return institution_row(
+            row_id, kind, lat=round(rng.uniform(21.5, 22.5), 6), lon=round(rng.uniform(110.5, 111.3), 6),
+            ownership=rng.choice(list(OWNERSHIPS)), **values,
+        )
 
     def _home(self, region: str, opened: date, closed: date | None, host_id: int | None = None,
               hosts_unit: bool = False) -> dict[str, Any]:
@@ -205,7 +178,7 @@ class Plan:
                                  k=count)
         first = self.next_id
         for medical_type in types:
-            opened, closed = self.dates()
+            opened, closed = opening_dates(self.rng, OPEN_FIRST, OPEN_LAST)
             row = self._medical(medical_type, self.region(), opened, closed)
             if (medical_type in HOME_HOSTING_TYPES and len(self.medical_hosts) < max_hosts
                     and self.rng.random() < host_p):
@@ -219,7 +192,7 @@ class Plan:
         hosting = set(self.rng.sample(range(count), self.units))
         first = self.next_id
         for index in range(count):
-            opened, closed = self.dates()
+            opened, closed = opening_dates(self.rng, OPEN_FIRST, OPEN_LAST)
             row = self._home(self.region(), opened, closed, hosts_unit=index in hosting)
             if index in hosting:
                 self.home_hosts.append((row["id"], row["region_code"], opened, closed))
@@ -229,11 +202,11 @@ class Plan:
     def hosted(self) -> Iterator[dict[str, Any]]:
         """Units inside homes, then homes set up by medical institutions (hosts are already in)."""
         for host_id, region, host_opened, host_closed in self.home_hosts:
-            opened, closed = self.dates(first=host_opened, closed=host_closed)
-            yield self._medical(_pick(self.rng, UNIT_TYPE_WEIGHTS), region, opened, closed, host_id)
+            opened, closed = opening_dates(self.rng, host_opened, OPEN_LAST, host_closed)
+            yield self._medical(pick(self.rng, UNIT_TYPE_WEIGHTS), region, opened, closed, host_id)
         first = self.next_id
         for host_id, region, host_opened, host_closed in self.medical_hosts:
-            opened, closed = self.dates(first=host_opened, closed=host_closed)
+            opened, closed = opening_dates(self.rng, host_opened, OPEN_LAST, host_closed)
             yield self._home(region, opened, closed, host_id=host_id)
         self.homes.append(range(first, self.next_id))
 
@@ -251,11 +224,11 @@ class Plan:
         referral = sorted(REFERRAL_SERVICES)
         others = [s for s in SERVICES if s not in REFERRAL_SERVICES]
         for agreement_id in range(1, self.size.agreements + 1):
-            valid_from = _day(rng, AGREEMENT_FIRST, date(2029, 12, 31))
+            valid_from = random_day(rng, AGREEMENT_FIRST, date(2029, 12, 31))
             valid_to = min(valid_from + timedelta(days=365 * rng.choice((1, 2, 3, 5)) - 1), AGREEMENT_LAST)
             terminated = None
             if rng.random() < TERMINATED_SHARE and valid_to > valid_from:
-                terminated = _day(rng, valid_from + timedelta(days=1), valid_to)
+                terminated = random_day(rng, valid_from + timedelta(days=1), valid_to)
             if rng.random() < BOTH_REFERRAL_SHARE:
                 services = referral + rng.sample(others, rng.randint(0, 3))
             else:
@@ -274,7 +247,7 @@ class Plan:
         rng = self.rng
         for record_id in range(1, self.size.training + 1):
             yield {
-                "id": record_id, "held_on": _day(rng, date(2019, 1, 1), date(2026, 12, 31)),
+                "id": record_id, "held_on": random_day(rng, date(2019, 1, 1), date(2026, 12, 31)),
                 "organiser": "【基准】市卫生健康局", "region_code": self.region(),
                 "medical_nursing": rng.randint(0, 120), "caregivers": rng.randint(0, 120), "note": "",
                 "version": 1, "created_at": STAMP, "updated_at": STAMP,
@@ -284,46 +257,25 @@ class Plan:
 # --- loading --------------------------------------------------------------------------------
 
 
-def _chunks(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
-def _insert(table, rows: list[dict[str, Any]], use_copy: bool) -> None:
-    """One chunk into `table`: COPY on PostgreSQL, else a core executemany insert."""
-    if not rows:
-        return
-    if not use_copy:
-        db.session.execute(insert(table), rows)
-        return
-    columns = list(rows[0])
-    names = ", ".join(f'"{c}"' for c in columns)
-    raw = db.session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
-
-
 def load(plan: Plan, use_copy: bool) -> dict[str, int]:
     """Insert the whole register in chunks (hosts before the units that refer to them)."""
     counts = dict.fromkeys(("institutions", "agreements", "agreement_services", "training"), 0)
     institutions = Institution.__table__
     for phase in (plan.free_medicals, plan.free_homes, plan.hosted):
-        for chunk in _chunks(phase()):
-            _insert(institutions, chunk, use_copy)
+        for chunk in chunks(phase()):
+            insert_rows(institutions, chunk, use_copy)
             db.session.commit()
             counts["institutions"] += len(chunk)
         progress(f"  institutions: {counts['institutions']:,} ({phase.__name__})")
-    for chunk in _chunks(plan.agreements()):
-        _insert(Agreement.__table__, [a for a, _ in chunk], use_copy)
+    for chunk in chunks(plan.agreements()):
+        insert_rows(Agreement.__table__, [a for a, _ in chunk], use_copy)
         services = [s for _, rows in chunk for s in rows]
-        _insert(AgreementService.__table__, services, use_copy)
+        insert_rows(AgreementService.__table__, services, use_copy)
         db.session.commit()
         counts["agreements"] += len(chunk)
         counts["agreement_services"] += len(services)
-    for chunk in _chunks(plan.training()):
-        _insert(TrainingRecord.__table__, chunk, use_copy)
+    for chunk in chunks(plan.training()):
+        insert_rows(TrainingRecord.__table__, chunk, use_copy)
         db.session.commit()
         counts["training"] += len(chunk)
     return counts
@@ -331,27 +283,12 @@ def load(plan: Plan, use_copy: bool) -> dict[str, int]:
 
 def analyse(backend: str) -> None:
     """Statistics for the planner (and, on PostgreSQL, the visibility map autovacuum would set)."""
-    db.session.remove()
-    with db.engine.connect() as connection:
-        if backend == "sqlite":
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
-            raw = db.engine.raw_connection()  # autocommit: the app's connect hook sets isolation_level None
-            try:
-                raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                raw.close()
-            return
-        for table in ("institutions", "agreements", "training_records"):  # ids were given explicitly
-            connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"  # noqa: S608 - fixed names
-            )
-        connection.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(
-            "VACUUM (ANALYZE) institutions, agreements, agreement_services, training_records, "
-            "regions, target_sets, targets"
-        )
+    analyse_tables(
+        backend,
+        ("institutions", "agreements", "agreement_services", "training_records", "regions", "target_sets",
+         "targets"),
+        numbered=("institutions", "agreements", "training_records"),  # their ids were given explicitly
+    )
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -535,64 +472,7 @@ def _show(figure: compliance.Figure) -> str:
     return f"{value} ({figure.numerator}/{figure.denominator})"
 
 
-# --- databases ------------------------------------------------------------------------------
-
-
-class Databases:
-    """Where each backend's register lives: SQLite files in a temp dir, PostgreSQL schemas."""
-
-    def __init__(self, backends: list[str], pg_server: str, keep: bool, pg_options: str = ""):
-        self.keep = keep
-        self.pg_options = pg_options
-        self.folder = Path(tempfile.mkdtemp(prefix="bench-compliance-")) if "sqlite" in backends else None
-        self.pg_server = pg_server.rstrip("/")
-        self.admin = None
-        if "postgresql" in backends:
-            self.admin = create_engine(f"{self.pg_server}/postgres", isolation_level="AUTOCOMMIT")
-            self._drop_pg()
-            with self.admin.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{PG_DATABASE}"')
-            progress(f"created PostgreSQL database {PG_DATABASE}")
-
-    def url(self, backend: str, size: Size) -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{self.folder / f'{size.name}.sqlite3'}"
-        engine = create_engine(f"{self.pg_server}/{PG_DATABASE}")
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{size.name}" CASCADE')
-            connection.exec_driver_sql(f'CREATE SCHEMA "{size.name}"')
-        engine.dispose()
-        options = " ".join(filter(None, (f"-c search_path={size.name}", self.pg_options)))
-        return f"{self.pg_server}/{PG_DATABASE}?options={quote(options)}"
-
-    def _drop_pg(self) -> None:
-        assert make_url(f"{self.pg_server}/{PG_DATABASE}").database == PG_DATABASE != "test"
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-
-    def close(self) -> None:
-        if self.keep:
-            if self.folder:
-                progress(f"kept SQLite files in {self.folder}")
-            if self.admin:
-                progress(f"kept PostgreSQL database {PG_DATABASE} (schemas named after the sizes)")
-        else:
-            if self.folder:
-                shutil.rmtree(self.folder, ignore_errors=True)
-            if self.admin:
-                self._drop_pg()
-        if self.admin:
-            self.admin.dispose()
-
-
 # --- output ---------------------------------------------------------------------------------
-
-_STARTED = time.perf_counter()
-
-
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
 
 HEADERS = ("backend", "size", "institutions", "agreements", "baseline ms", "indicators ms", "ratio",
            "aim met", "SQL alone ms", "load s")
@@ -607,29 +487,13 @@ def _cells(result: Result) -> list[str]:
 
 
 def print_tables(results: list[Result], total_s: float, runs: int, pg_options: str = "") -> None:
-    rows = [_cells(r) for r in results]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
-    numeric = set(range(2, len(HEADERS))) - {7}
-
-    def line(cells) -> str:
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
     print(f"compute({DAY.isoformat()}) vs `{BASELINE_SQL}`: median of {runs} runs after 1 warm-up")
     print(f"aim: indicators ≤ {AIM_RATIO:g}× baseline, and < {AIM_NATIONAL_MS:g} ms at national size")
     print("SQL alone: the statements compute() issues, each re-run alone, summed (no ORM/Python work)")
     if pg_options:
         print(f"PostgreSQL connection options: {pg_options}")
     print()
-    print(line(HEADERS))
-    print(line(["-" * w for w in widths]))
-    for row in rows:
-        print(line(row))
-    print()
-    print("| " + " | ".join(HEADERS) + " |")
-    print("|" + "|".join(" --- " if i not in numeric else " ---: " for i in range(len(HEADERS))) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print()
+    print_table(HEADERS, [_cells(r) for r in results], numeric=set(range(2, len(HEADERS))) - {7})
     print("Statements of compute(), each re-run alone (median ms):")
     print()
     names = list(dict.fromkeys(name for r in results for name, _, _ in r.statements))
@@ -642,7 +506,7 @@ def print_tables(results: list[Result], total_s: float, runs: int, pg_options: s
             cells.append(" + ".join(times) or "—")
         print(f"| {name} | " + " | ".join(cells) + " |")
     print()
-    print(f"total run time: {total_s:.0f} s ({total_s / 60:.1f} min)")
+    print(run_time(total_s))
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -663,12 +527,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pg-options", default="",
                         help='extra libpq options for the app\'s connections, e.g. "-c jit=off"')
     args = parser.parse_args(argv)
-    args.sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    for value, known, what in ((args.sizes, SIZES, "size"), (args.backends, BACKENDS, "backend")):
-        unknown = [v for v in value if v not in known]
-        if unknown:
-            parser.error(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(known)})")
+    args.sizes = comma_list(parser, args.sizes, SIZES, "size")
+    args.backends = comma_list(parser, args.backends, BACKENDS, "backend")
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     return args
@@ -677,7 +537,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     warnings.filterwarnings("ignore", "SECRET_KEY is not set")  # settings.load warns before our key applies
-    databases = Databases(args.backends, args.pg_server, args.keep, args.pg_options)
+    databases = Scratch(PG_DATABASE, args.backends, args.pg_server, args.keep,
+                        pg_kept="PostgreSQL database {database} (schemas named after the sizes)")
     results: list[Result] = []
     try:
         for size_name in args.sizes:
@@ -685,10 +546,11 @@ def main(argv: list[str] | None = None) -> int:
             for backend in args.backends:
                 progress(f"{backend} {size.name}: {size.homes:,} homes, {size.medical:,} medical, "
                          f"{size.agreements:,} agreements")
-                results.append(run_one(backend, size, databases.url(backend, size), args))
+                url = databases.url(backend, size.name, args.pg_options)
+                results.append(run_one(backend, size, url, args))
     finally:
         databases.close()
-    print_tables(results, time.perf_counter() - _STARTED, args.runs, args.pg_options)
+    print_tables(results, elapsed(), args.runs, args.pg_options)
     return 0
 
 

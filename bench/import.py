@@ -22,29 +22,43 @@ import contextlib
 import cProfile
 import csv
 import io
-import os
 import pstats
 import random
 import resource
-import shutil
 import sys
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from itertools import islice
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from _common import (  # noqa: E402
+    BACKENDS,
+    HOSPITAL_TYPES,
+    MEDICAL_TYPE_WEIGHTS,
+    PG_SERVER,
+    REGION_WEIGHTS,
+    STAMP,
+    UNIT_TYPE_WEIGHTS,
+    Scratch,
+    chunks,
+    comma_list,
+    elapsed,
+    institution_row,
+    opening_dates,
+    pick,
+    print_table,
+    progress,
+    random_day,
+    run_time,
+)
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
@@ -52,45 +66,22 @@ from registry.models import Agreement, AgreementService, AuditEvent, Institution
 from registry.services import exchange, exports, imports, seeding  # noqa: E402
 from registry.vocab import ELDERCARE, FILED_TYPES, LEVELS, MEDICAL, OWNERSHIPS, SERVICES  # noqa: E402
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PG_DATABASE = "bench_import"
-BACKENDS = ("sqlite", "postgresql")
 FORMATS = ("csv", "xlsx")
-CHUNK = 20_000
 AIM_RATIO = 5.0
 SOURCE = "bench"
 
-# --- the synthetic register -----------------------------------------------------------------
+# --- the synthetic register (region and type weights as bench/compliance.py, in _common) -----
 
 HOME_SHARE = 0.03  # 3,000 of 100,000 institutions are homes
 HOME_UNIT_SHARE = 0.15  # of homes host an in-house medical unit (host_code)
-CLOSED_SHARE = 0.10
 FILING_SHARE = 0.5  # of homes and filed clinics carry a (unique) 备案号
 LICENCE_SHARE = 0.3  # of licensed medical institutions carry a (unique) 执业许可证登记号
 INSURANCE_SHARE = 0.2  # of medical institutions with 医保定点 dates
-# Weights of the 7 seeded regions, in seeds/regions.csv order (as bench/compliance.py).
-REGION_WEIGHTS = (22, 20, 22, 18, 14, 2, 2)
-# Free-standing medical institutions, roughly as a prefecture's register (as bench/compliance.py).
-MEDICAL_TYPE_WEIGHTS = {
-    "村卫生室": 440, "诊所": 200, "社区卫生服务站": 50, "门诊部": 40, "医务室": 30,
-    "卫生院": 35, "综合医院": 40, "社区卫生服务中心": 15, "中医医院": 15, "康复医院": 7,
-    "护理院": 5, "老年病医院": 3, "护理站": 5, "其他": 15,
-}
-UNIT_TYPE_WEIGHTS = {"医务室": 55, "护理站": 20, "诊所": 15, "护理院": 10}
-HOSPITAL_TYPES = {"综合医院", "中医医院", "康复医院", "老年病医院", "护理院"}
 LAT, LON = (21.4, 22.6), (110.4, 111.4)
 OPEN_FIRST, OPEN_LAST = date(2000, 1, 1), date(2025, 12, 31)
 AGREEMENT_FIRST, AGREEMENT_LAST = date(2018, 1, 1), date(2029, 12, 31)
 TERMINATED_SHARE = 0.08
-STAMP = datetime(2026, 1, 1)
-
-
-def _day(rng: random.Random, first: date, last: date) -> date:
-    return date.fromordinal(rng.randint(first.toordinal(), last.toordinal()))
-
-
-def _pick(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
 def _region_codes() -> list[str]:
@@ -126,27 +117,12 @@ def generate(institutions: int, agreements: int, seed: str) -> Register:
     if free < 1:
         raise SystemExit("--institutions is too small for homes, units and medical institutions")
 
-    def dates(first: date = OPEN_FIRST, closed: date | None = None) -> tuple[date, date | None]:
-        opened = _day(rng, first, min(OPEN_LAST, closed or OPEN_LAST))
-        if closed is not None:
-            return opened, closed
-        if rng.random() < CLOSED_SHARE:
-            return opened, opened + timedelta(days=rng.randint(30, 8 * 365))
-        return opened, None
-
     def row(row_id: int, kind: str, region: str, opened: date, closed: date | None, **values: Any) -> dict:
-        base = {
-            "id": row_id, "code": f"{'YL' if kind == ELDERCARE else 'YY'}{row_id:07d}", "kind": kind,
-            "name": "", "uscc": None, "region_code": region,
-            "address": f"【基准】茂名市某路{row_id}号" if rng.random() < 0.5 else "",
-            "lat": round(rng.uniform(*LAT), 6), "lon": round(rng.uniform(*LON), 6), "coord_source": "import",
-            "ownership": rng.choice(list(OWNERSHIPS)), "opened_on": opened, "closed_on": closed,
-            "beds_total": None, "beds_nursing": None, "rating": None, "filing_no": None,
-            "medical_type": None, "level": None, "licence_no": None, "two_in_one": False,
-            "insurance_applied_on": None, "insurance_designated_on": None, "host_id": None,
-            "version": 1, "created_at": STAMP, "updated_at": STAMP,
-        }
-        return base | values
+        return institution_row(
+            row_id, kind, region_code=region, address=f"【基准】茂名市某路{row_id}号" if rng.random() < 0.5 else "",
+            lat=round(rng.uniform(*LAT), 6), lon=round(rng.uniform(*LON), 6), coord_source="import",
+            ownership=rng.choice(list(OWNERSHIPS)), opened_on=opened, closed_on=closed,
+        ) | values
 
     def medical(row_id: int, medical_type: str, region: str, opened: date, closed: date | None,
                 host_id: int | None = None) -> dict:
@@ -160,7 +136,7 @@ def generate(institutions: int, agreements: int, seed: str) -> Register:
         elif rng.random() < LICENCE_SHARE:
             values["licence_no"] = f"PDY{row_id:09d}"
         if rng.random() < INSURANCE_SHARE:
-            applied = _day(rng, opened, opened + timedelta(days=3 * 365))
+            applied = random_day(rng, opened, opened + timedelta(days=3 * 365))
             values["insurance_applied_on"] = applied
             values["insurance_designated_on"] = applied + timedelta(days=rng.randint(0, 180))
         return row(row_id, MEDICAL, region, opened, closed, **values)
@@ -170,7 +146,7 @@ def generate(institutions: int, agreements: int, seed: str) -> Register:
     hosting = set(rng.sample(range(homes), units))
     for index in range(homes):
         region = rng.choices(regions, weights=REGION_WEIGHTS[: len(regions)])[0]
-        opened, closed = dates()
+        opened, closed = opening_dates(rng, OPEN_FIRST, OPEN_LAST)
         beds = rng.randint(200, 400) if rng.random() < 0.2 else rng.randint(10, 199)
         register.institutions.append(row(
             next_id, ELDERCARE, region, opened, closed, name=f"【基准】颐康养老院{next_id}",
@@ -182,26 +158,26 @@ def generate(institutions: int, agreements: int, seed: str) -> Register:
         next_id += 1
     home_ids = range(1, next_id)
     for host_id, region, host_opened, host_closed in hosts:
-        opened, closed = dates(first=host_opened, closed=host_closed)
-        register.institutions.append(medical(next_id, _pick(rng, UNIT_TYPE_WEIGHTS), region, opened, closed,
+        opened, closed = opening_dates(rng, host_opened, OPEN_LAST, host_closed)
+        register.institutions.append(medical(next_id, pick(rng, UNIT_TYPE_WEIGHTS), region, opened, closed,
                                              host_id))
         next_id += 1
     types = rng.choices(list(MEDICAL_TYPE_WEIGHTS), weights=list(MEDICAL_TYPE_WEIGHTS.values()), k=free)
     first_free = next_id
     for medical_type in types:
         region = rng.choices(regions, weights=REGION_WEIGHTS[: len(regions)])[0]
-        opened, closed = dates()
+        opened, closed = opening_dates(rng, OPEN_FIRST, OPEN_LAST)
         register.institutions.append(medical(next_id, medical_type, region, opened, closed))
         next_id += 1
     free_ids = range(first_free, next_id)
 
     services = list(SERVICES)
     for agreement_id in range(1, agreements + 1):
-        valid_from = _day(rng, AGREEMENT_FIRST, AGREEMENT_LAST)
+        valid_from = random_day(rng, AGREEMENT_FIRST, AGREEMENT_LAST)
         valid_to = valid_from + timedelta(days=365 * rng.choice((1, 2, 3, 5)) - 1)
         terminated = None
         if rng.random() < TERMINATED_SHARE:
-            terminated = _day(rng, valid_from + timedelta(days=1), valid_to)
+            terminated = random_day(rng, valid_from + timedelta(days=1), valid_to)
         register.agreements.append({
             "id": agreement_id, "code": f"XY{agreement_id:08d}", "eldercare_id": rng.choice(home_ids),
             "medical_id": rng.choice(free_ids), "signed_on": valid_from - timedelta(days=rng.randint(0, 30)),
@@ -213,12 +189,6 @@ def generate(institutions: int, agreements: int, seed: str) -> Register:
         register.services += [{"agreement_id": agreement_id, "service": s}
                               for s in rng.sample(services, rng.randint(1, 4))]
     return register
-
-
-def _chunks(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def export_files(register: Register, folder: Path) -> tuple[dict[str, dict[str, bytes]], float]:
@@ -264,7 +234,7 @@ def insert_register(register: Register, chunked: bool = False) -> None:
     for table, rows in ((Institution.__table__, register.institutions),
                         (Agreement.__table__, register.agreements),
                         (AgreementService.__table__, register.services)):
-        for chunk in (_chunks(rows) if chunked else [rows]):
+        for chunk in (chunks(rows) if chunked else [rows]):
             db.session.execute(insert(table), chunk)
 
 
@@ -393,12 +363,12 @@ def run_import(backend: str, step: str, files: dict[str, bytes], profile_dir: Pa
                   read_done - started, plan_done - read_done, done - plan_done, peak, peak - before, counts)
 
 
-def run_backend(backend: str, register: Register, files: dict[str, dict[str, bytes]], databases: Databases,
+def run_backend(backend: str, register: Register, files: dict[str, dict[str, bytes]], databases: Scratch,
                 args: argparse.Namespace) -> list[Result]:
     results: list[Result] = []
 
     def step(name: str, action: Callable[[], Result], keep_open: bool = False):
-        app = make_app(databases.url(backend, name))
+        app = make_app(databases.url(backend, name.replace(" ", "_")))
         context = app.app_context()
         context.push()
         fresh_schema()
@@ -452,62 +422,7 @@ def describe(result: Result) -> str:
     return "; ".join(parts)
 
 
-# --- databases ------------------------------------------------------------------------------
-
-
-class Databases:
-    """A fresh empty database per step: SQLite files in a temp dir, PostgreSQL schemas."""
-
-    def __init__(self, backends: list[str], pg_server: str, keep: bool):
-        self.keep = keep
-        self.folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
-        self.pg_server = pg_server.rstrip("/")
-        self.admin = None
-        if "postgresql" in backends:
-            self.admin = create_engine(f"{self.pg_server}/postgres", isolation_level="AUTOCOMMIT")
-            self._drop_pg()
-            with self.admin.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{PG_DATABASE}"')
-            progress(f"created PostgreSQL database {PG_DATABASE}")
-
-    def url(self, backend: str, step: str) -> str:
-        name = step.replace(" ", "_")
-        if backend == "sqlite":
-            return f"sqlite:///{self.folder / f'{name}.sqlite3'}"
-        engine = create_engine(f"{self.pg_server}/{PG_DATABASE}")
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-            connection.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-        engine.dispose()
-        return f"{self.pg_server}/{PG_DATABASE}?options={quote(f'-c search_path={name}')}"
-
-    def _drop_pg(self) -> None:
-        assert make_url(f"{self.pg_server}/{PG_DATABASE}").database == PG_DATABASE != "test"
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-
-    def close(self) -> None:
-        if self.keep:
-            progress(f"kept SQLite files in {self.folder}")
-            if self.admin:
-                progress(f"kept PostgreSQL database {PG_DATABASE} (one schema per step)")
-        else:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            if self.admin:
-                self._drop_pg()
-        if self.admin:
-            self.admin.dispose()
-
-
 # --- output ---------------------------------------------------------------------------------
-
-_STARTED = time.perf_counter()
-_LOAD_START = os.getloadavg()[0]
-
-
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
 
 HEADERS = ("backend", "step", "institutions", "agreements", "read s", "plan s", "apply+commit s", "total s",
            "rows/s", "× baseline", "aim met", "peak RSS MiB")
@@ -533,14 +448,6 @@ def _cells(result: Result) -> list[str]:
 
 def print_tables(results: list[Result], sizes: dict[str, int], export_s: float, register: Register,
                  total_s: float, profiled: bool) -> None:
-    rows = [_cells(r) for r in results]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
-    text_columns = {0, 1, 10}
-
-    def line(cells) -> str:
-        return "  ".join(c.ljust(w) if i in text_columns else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
     print(f"register: {len(register.institutions):,} institutions ({register.homes:,} homes, "
           f"{register.units:,} in-house units), {len(register.agreements):,} agreements, "
           f"{len(register.services):,} agreement services")
@@ -554,18 +461,8 @@ def print_tables(results: list[Result], sizes: dict[str, int], export_s: float, 
     if profiled:
         print("PROFILED RUN (cProfile on the import steps): import times are inflated")
     print()
-    print(line(HEADERS))
-    print(line(["-" * w for w in widths]))
-    for row in rows:
-        print(line(row))
-    print()
-    print("| " + " | ".join(HEADERS) + " |")
-    print("|" + "|".join(" --- " if i in text_columns else " ---: " for i in range(len(HEADERS))) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print()
-    print(f"total run time: {total_s:.0f} s ({total_s / 60:.1f} min); load average (1 min) at the start "
-          f"{_LOAD_START:.2f}, at the end {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print_table(HEADERS, [_cells(r) for r in results], numeric=set(range(len(HEADERS))) - {0, 1, 10})
+    print(run_time(total_s, with_load=True))
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -585,12 +482,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", default="8", help="random seed")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL server URL, without a database")
     args = parser.parse_args(argv)
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
-    for value, known, what in ((args.backends, BACKENDS, "backend"), (args.formats, FORMATS, "format")):
-        unknown = [v for v in value if v not in known]
-        if unknown:
-            parser.error(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(known)})")
+    args.backends = comma_list(parser, args.backends, BACKENDS, "backend")
+    args.formats = comma_list(parser, args.formats, FORMATS, "format")
     if args.institutions < 100 or args.agreements < 0:
         parser.error("--institutions must be at least 100 and --agreements at least 0")
     if args.profile:
@@ -603,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", "SECRET_KEY is not set")  # settings.load warns before our key applies
     progress(f"generating {args.institutions:,} institutions and {args.agreements:,} agreements")
     register = generate(args.institutions, args.agreements, args.seed)
-    databases = Databases(args.backends, args.pg_server, args.keep)
+    databases = Scratch(PG_DATABASE, args.backends, args.pg_server, args.keep, folder=True,
+                        pg_kept="PostgreSQL database {database} (one schema per step)")
     results: list[Result] = []
     try:
         progress("exporting them through a scratch SQLite database")
@@ -619,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         exchange.MAX_UPLOAD = ORIGINAL_MAX_UPLOAD
         databases.close()
-    print_tables(results, sizes, export_s, register, time.perf_counter() - _STARTED, bool(args.profile))
+    print_tables(results, sizes, export_s, register, elapsed(), bool(args.profile))
     return 0
 
 

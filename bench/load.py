@@ -70,8 +70,17 @@ def _import_compliance_bench():
 
 province_bench = _import_compliance_bench()
 
-from sqlalchemy import create_engine, event, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from _common import (  # noqa: E402
+    PG_SERVER,
+    ScratchDatabase,
+    comma_list,
+    elapsed,
+    load_average,
+    print_table,
+    progress,
+    run_time,
+)
+from sqlalchemy import event, func, select, text  # noqa: E402
 
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
@@ -79,7 +88,6 @@ from registry.models import Agreement, Institution, Region  # noqa: E402
 from registry.services import users  # noqa: E402
 from registry.vocab import ELDERCARE, HEALTH  # noqa: E402
 
-PG_SERVER = province_bench.PG_SERVER
 PG_DATABASE = "bench_load"
 SIZE = province_bench.SIZES["province"]
 USERNAME = "bench-load-weijian"
@@ -164,50 +172,15 @@ end
 """
 
 
-# --- output ---------------------------------------------------------------------------------
-
-_STARTED = time.perf_counter()
-
-
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
 # --- the database ---------------------------------------------------------------------------
 
 
-class Database:
-    """The benchmark's own PostgreSQL database, created (after dropping an old one) and dropped."""
-
-    def __init__(self, server: str, keep: bool):
-        self.server = server.rstrip("/")
-        self.url = f"{self.server}/{PG_DATABASE}"
-        assert make_url(self.url).database == PG_DATABASE != "test"
-        self.keep = keep
-        self.admin = create_engine(f"{self.server}/postgres", isolation_level="AUTOCOMMIT")
-        self._drop()
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{PG_DATABASE}"')
-        progress(f"created PostgreSQL database {PG_DATABASE}")
-
-    def _drop(self) -> None:
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-
-    def backend_pids(self) -> list[int]:
-        """Server processes of connections to the benchmark's database (the app's and the baseline's)."""
-        with self.admin.connect() as connection:
-            return list(connection.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": PG_DATABASE}
-            ).scalars())
-
-    def close(self) -> None:
-        if self.keep:
-            progress(f"kept PostgreSQL database {PG_DATABASE} ({self.url})")
-        else:
-            self._drop()
-            progress(f"dropped PostgreSQL database {PG_DATABASE}")
-        self.admin.dispose()
+def backend_pids(database: ScratchDatabase) -> list[int]:
+    """Server processes of connections to the benchmark's database (the app's and the baseline's)."""
+    with database.admin.connect() as connection:
+        return list(connection.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": database.name}
+        ).scalars())
 
 
 @dataclass
@@ -505,7 +478,7 @@ class CpuMeter:
             result[name] = seconds / wall
             used += result[name]
         result["other"] = max(0.0, result["machine_busy"] * cores - used)
-        result["loadavg"] = float(Path("/proc/loadavg").read_text().split()[0])
+        result["loadavg"] = load_average()
         return result
 
 
@@ -706,25 +679,6 @@ def _cells(run: Run, baseline_p95: float | None) -> list[str]:
             str(run.errors), ratio, aim]
 
 
-def _table(headers: tuple[str, ...] | list[str], rows: list[list[str]], numeric: set[int]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells) -> str:
-        return "  ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-
-    print(line(headers))
-    print(line(["-" * w for w in widths]))
-    for row in rows:
-        print(line(row))
-    print()
-    print("| " + " | ".join(headers) + " |")
-    print("|" + "".join(" ---: |" if i in numeric else " --- |" for i in range(len(headers))))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print()
-
-
 def cpu_ms(run: Run) -> float:
     """CPU milliseconds per request: app workers, PostgreSQL and wrk together."""
     spent = run.cpu["gunicorn"] + run.cpu["postgres"] + run.cpu["wrk"]
@@ -780,7 +734,7 @@ def report(runs: list[Run], quiet: dict[str, Unloaded], fixture: Fixture, args: 
           "(200; the save 302); the aim: p95 < 200 ms for the pages and the dashboard.")
     print(f"Before the runs, other processes kept {background:.2f} of the {os.cpu_count()} cores busy.")
     print()
-    _table(HEADERS, [_cells(r, base_p95) for r in runs], {1, 2, 3, 4, 5, 6})
+    print_table(HEADERS, [_cells(r, base_p95) for r in runs], {1, 2, 3, 4, 5, 6})
     detail = [f"  {r.endpoint.key}: {r.error_detail()}" for r in runs if r.errors]
     print("errors: " + ("none" if not detail else "\n" + "\n".join(detail)))
     print()
@@ -792,17 +746,17 @@ def report(runs: list[Run], quiet: dict[str, Unloaded], fixture: Fixture, args: 
     print()
     cpu_headers = ("endpoint", "machine busy", "gunicorn", "PostgreSQL", "wrk", "other", "CPU ms/request",
                    "floor ms", "load avg")
-    _table(cpu_headers, [[r.endpoint.key, f"{r.cpu['machine_busy']:.0%}", f"{r.cpu['gunicorn']:.2f}",
-                          f"{r.cpu['postgres']:.2f}", f"{r.cpu['wrk']:.2f}", f"{r.cpu['other']:.2f}",
-                          f"{cpu_ms(r):,.1f}", f"{floor_ms(r, args.connections):,.0f}",
-                          f"{r.cpu['loadavg']:.1f}"] for r in runs], set(range(1, 9)))
+    print_table(cpu_headers, [[r.endpoint.key, f"{r.cpu['machine_busy']:.0%}", f"{r.cpu['gunicorn']:.2f}",
+                               f"{r.cpu['postgres']:.2f}", f"{r.cpu['wrk']:.2f}", f"{r.cpu['other']:.2f}",
+                               f"{cpu_ms(r):,.1f}", f"{floor_ms(r, args.connections):,.0f}",
+                               f"{r.cpu['loadavg']:.1f}"] for r in runs], set(range(1, 9)))
 
     if quiet:
         print(f"One request at a time, in-process through the test client (median of {UNLOADED_RUNS}):")
         print()
-        _table(("endpoint", "ms", "statements", "SQL ms", "Python ms"),
-               [[q.key, f"{q.ms:.1f}", str(q.statements), f"{q.sql_ms:.1f}", f"{q.ms - q.sql_ms:.1f}"]
-                for q in quiet.values()], {1, 2, 3, 4})
+        print_table(("endpoint", "ms", "statements", "SQL ms", "Python ms"),
+                    [[q.key, f"{q.ms:.1f}", str(q.statements), f"{q.sql_ms:.1f}", f"{q.ms - q.sql_ms:.1f}"]
+                     for q in quiet.values()], {1, 2, 3, 4})
         for q in quiet.values():
             run = next((r for r in runs if r.endpoint.key == q.key), None)
             if run is None or not run.endpoint.page or run.p95 < AIM_P95_MS:
@@ -827,7 +781,7 @@ def report(runs: list[Run], quiet: dict[str, Unloaded], fixture: Fixture, args: 
           f"{budget:.1f} ms of CPU per request in all (app + PostgreSQL + wrk)"
           + (f"; the baseline needs {cpu_ms(baseline):.1f} ms." if baseline else "."))
     print()
-    print(f"total run time: {total_s:.0f} s ({total_s / 60:.1f} min)")
+    print(run_time(total_s))
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -850,10 +804,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", default="63", help="random seed of the register (as bench/compliance.py)")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL server URL, without a database")
     args = parser.parse_args(argv)
-    args.only = [k.strip() for k in args.only.split(",") if k.strip()]
-    unknown = [k for k in args.only if k not in KEYS]
-    if unknown:
-        parser.error(f"unknown endpoint: {', '.join(unknown)} (choose from {', '.join(KEYS)})")
+    args.only = comma_list(parser, args.only, KEYS, "endpoint")
     if min(args.duration, args.connections, args.threads, args.workers) < 1:
         parser.error("--duration, --connections, --threads and --workers must be at least 1")
     if args.connections < args.threads:
@@ -870,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", "SECRET_KEY is not set")
     secret_key = secrets.token_hex(32)
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    database = Database(args.pg_server, args.keep)
+    database = ScratchDatabase(args.pg_server, PG_DATABASE)
     servers: list[Server] = []
     runs: list[Run] = []
     try:
@@ -891,7 +842,8 @@ def main(argv: list[str] | None = None) -> int:
         for endpoint in chosen:
             if endpoint.form:
                 check_save(app.base, login, endpoint)
-        groups = {"gunicorn": lambda: app.pids() + baseline.pids(), "postgres": database.backend_pids}
+        groups = {"gunicorn": lambda: app.pids() + baseline.pids(),
+                  "postgres": lambda: backend_pids(database)}
         idle = CpuMeter(groups).start()
         time.sleep(3)
         background = idle.stop()["other"]
@@ -912,11 +864,15 @@ def main(argv: list[str] | None = None) -> int:
         for q in quiet.values():
             if q.profile and args.profile:
                 progress(f"cProfile of one {q.key} request:\n{q.profile}")
-        report(runs, quiet, fixture, args, background, time.perf_counter() - _STARTED)
+        report(runs, quiet, fixture, args, background, elapsed())
     finally:
         for server in servers:
             server.stop()
-        database.close()
+        database.close(args.keep)
+        if args.keep:
+            progress(f"kept PostgreSQL database {PG_DATABASE} ({database.url})")
+        else:
+            progress(f"dropped PostgreSQL database {PG_DATABASE}")
         shutil.rmtree(folder, ignore_errors=True)
     return 0
 

@@ -22,19 +22,14 @@ from __future__ import annotations
 import argparse
 import heapq
 import math
-import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from itertools import islice
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +37,23 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _common import (  # noqa: E402
+    BACKENDS,
+    MEDICAL_TYPE_WEIGHTS,
+    PG_SERVER,
+    Scratch,
+    analyse_tables,
+    chunks,
+    comma_list,
+    elapsed,
+    insert_rows,
+    institution_row,
+    print_table,
+    progress,
+    run_time,
+)
 from geopy.distance import geodesic  # noqa: E402
-from sqlalchemy import create_engine, event, func, insert, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
@@ -54,23 +63,14 @@ from registry.vocab import MEDICAL, OWNERSHIPS  # noqa: E402
 
 DAY = date(2024, 6, 30)
 LIMIT = 10
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 PG_DATABASE = "bench_nearby"
-BACKENDS = ("sqlite", "postgresql")
-CHUNK = 20_000
 
 # Where the rows lie: a Guangdong-sized box, and a denser cluster around Maoming.
 AREA_LAT, AREA_LON = (20.2, 25.5), (109.6, 117.3)
 MAOMING = (21.66, 110.92)
 CLUSTER_SD = 0.3  # degrees
 CLUSTER_SHARE = 0.3  # of the rows
-# Medical types, roughly as a prefecture's register is made up (as bench/compliance.py).
-MEDICAL_TYPE_WEIGHTS = {
-    "村卫生室": 440, "诊所": 200, "社区卫生服务站": 50, "门诊部": 40, "医务室": 30,
-    "卫生院": 35, "综合医院": 40, "社区卫生服务中心": 15, "中医医院": 15, "康复医院": 7,
-    "护理院": 5, "老年病医院": 3, "护理站": 5, "其他": 15,
-}
-STAMP = datetime(2026, 1, 1)
+# Medical types follow MEDICAL_TYPE_WEIGHTS (in _common), the mix of bench/compliance.py.
 EARTH_KM = 6371.0088  # mean radius, for the haversine baseline
 # geodesic/haversine stays within ±0.6% anywhere: haversine candidates within this factor
 # of the k-th haversine distance hold every one of the k nearest by geodesic.
@@ -99,16 +99,11 @@ def generate(count: int, regions: list[str], seed: str) -> Iterator[dict[str, An
     for row_id in range(1, count + 1):
         lat, lon = _point(rng, rng.random() < CLUSTER_SHARE)
         medical_type = rng.choices(types, weights=weights)[0]
-        yield {
-            "id": row_id, "code": f"YY{row_id:07d}", "kind": MEDICAL, "name": f"【基准】{medical_type}{row_id}",
-            "uscc": None, "region_code": rng.choice(regions), "address": "", "lat": round(lat, 6),
-            "lon": round(lon, 6), "coord_source": "manual", "ownership": rng.choice(ownerships),
-            "opened_on": date.fromordinal(rng.randint(first, last)), "closed_on": None, "beds_total": None,
-            "beds_nursing": None, "rating": None, "filing_no": None, "medical_type": medical_type,
-            "level": None, "licence_no": None, "two_in_one": False, "insurance_applied_on": None,
-            "insurance_designated_on": None, "host_id": None, "version": 1, "created_at": STAMP,
-            "updated_at": STAMP,
-        }
+        yield institution_row(
+            row_id, MEDICAL, name=f"【基准】{medical_type}{row_id}", region_code=rng.choice(regions),
+            lat=round(lat, 6), lon=round(lon, 6), ownership=rng.choice(ownerships),
+            opened_on=date.fromordinal(rng.randint(first, last)), medical_type=medical_type,
+        )
 
 
 def query_points(count: int, seed: str) -> list[tuple[float, float, str]]:
@@ -122,53 +117,17 @@ def query_points(count: int, seed: str) -> list[tuple[float, float, str]]:
     return points
 
 
-def _chunks(rows: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def load(rows: Iterable[dict[str, Any]], use_copy: bool) -> int:
     """Insert the rows in chunks: COPY on PostgreSQL, else a core executemany insert."""
     table = Institution.__table__
     count = 0
-    for chunk in _chunks(rows):
-        if use_copy:
-            columns = list(chunk[0])
-            names = ", ".join(f'"{c}"' for c in columns)
-            raw = db.session.connection().connection.driver_connection
-            with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-                for row in chunk:
-                    copy.write_row([row[c] for c in columns])
-        else:
-            db.session.execute(insert(table), chunk)
+    for chunk in chunks(rows):
+        insert_rows(table, chunk, use_copy)
         db.session.commit()
         count += len(chunk)
         if count % 200_000 == 0:
             progress(f"  {count:,} rows")
     return count
-
-
-def analyse(backend: str) -> None:
-    """Planner statistics (and, on PostgreSQL, the visibility map autovacuum would set)."""
-    db.session.remove()
-    if backend == "sqlite":
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
-        raw = db.engine.raw_connection()  # autocommit: the app's connect hook sets isolation_level None
-        try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
-        return
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql(
-            "SELECT setval(pg_get_serial_sequence('institutions', 'id'), (SELECT max(id) FROM institutions))"
-        )
-        connection.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM (ANALYZE) institutions, regions")
 
 
 # --- timing ---------------------------------------------------------------------------------
@@ -405,7 +364,7 @@ def run_one(backend: str, url: str, args: argparse.Namespace) -> Result:
             started = time.perf_counter()
             count = load(generate(args.rows, regions, args.seed), use_copy=backend == "postgresql")
             progress("  analysing")
-            analyse(backend)
+            analyse_tables(backend, ("institutions", "regions"), numbered=("institutions",))
             load_s = time.perf_counter() - started
             stored = db.session.scalar(select(func.count()).select_from(Institution))
             db.session.remove()
@@ -438,85 +397,7 @@ def run_one(backend: str, url: str, args: argparse.Namespace) -> Result:
             db.engine.dispose()
 
 
-# --- databases ------------------------------------------------------------------------------
-
-
-class Databases:
-    """SQLite files in a temp dir; the PostgreSQL database bench_nearby."""
-
-    def __init__(self, backends: list[str], pg_server: str, keep: bool):
-        self.keep = keep
-        self.folder = Path(tempfile.mkdtemp(prefix="bench-nearby-")) if "sqlite" in backends else None
-        self.pg_server = pg_server.rstrip("/")
-        self.admin = None
-        if "postgresql" in backends:
-            self.admin = create_engine(f"{self.pg_server}/postgres", isolation_level="AUTOCOMMIT")
-            self._drop_pg()
-            with self.admin.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{PG_DATABASE}"')
-            progress(f"created PostgreSQL database {PG_DATABASE}")
-
-    def url(self, backend: str) -> str:
-        if backend == "sqlite":
-            return f"sqlite:///{self.folder / 'nearby.sqlite3'}"
-        return f"{self.pg_server}/{PG_DATABASE}"
-
-    def _drop_pg(self) -> None:
-        assert make_url(f"{self.pg_server}/{PG_DATABASE}").database == PG_DATABASE != "test"
-        with self.admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{PG_DATABASE}" WITH (FORCE)')
-
-    def close(self) -> None:
-        if self.keep:
-            if self.folder:
-                progress(f"kept the SQLite file {self.folder / 'nearby.sqlite3'}")
-            if self.admin:
-                progress(f"kept PostgreSQL database {PG_DATABASE}")
-        else:
-            if self.folder:
-                shutil.rmtree(self.folder, ignore_errors=True)
-            if self.admin:
-                self._drop_pg()
-        if self.admin:
-            self.admin.dispose()
-
-
 # --- output ---------------------------------------------------------------------------------
-
-_STARTED = time.perf_counter()
-_LOAD_START = os.getloadavg()[0]
-
-
-def progress(message: str) -> None:
-    print(f"[{time.perf_counter() - _STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _table(headers: tuple[str, ...], rows: list[list[str]], text_columns: set[int]) -> None:
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells) -> str:
-        padded = []
-        for i, (cell, w) in enumerate(zip(cells, widths, strict=True)):
-            pad = " " * (w - _width(cell))
-            padded.append(cell + pad if i in text_columns else pad + cell)
-        return "  ".join(padded)
-
-    print(line(headers))
-    print(line(["-" * w for w in widths]))
-    for row in rows:
-        print(line(row))
-    print()
-    print("| " + " | ".join(headers) + " |")
-    print("|" + "|".join(" --- " if i in text_columns else " ---: " for i in range(len(headers))) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    print()
-
 
 MAIN_HEADERS = ("backend", "rows", "medical_type", "queries", "median ms", "p95 ms", "max ms", "boxes/query",
                 "brute geodesic ms", "brute haversine ms", "speed-up (geodesic)", "speed-up (haversine)",
@@ -552,7 +433,7 @@ def print_tables(results: list[Result], args: argparse.Namespace, total_s: float
                 f"{timing.agreeing}/{timing.checked}" if timing.checked else "—",
                 f"{result.load_s:.1f}",
             ])
-    _table(MAIN_HEADERS, rows, {0, 2, 12})
+    print_table(MAIN_HEADERS, rows, numeric=set(range(len(MAIN_HEADERS))) - {0, 2, 12})
     rows = []
     for result in results:
         for index, b in enumerate(result.brute, 1):
@@ -565,14 +446,13 @@ def print_tables(results: list[Result], args: argparse.Namespace, total_s: float
     if rows:
         print("Brute-force points:")
         print()
-        _table(BRUTE_HEADERS, rows, {0, 1, 2, 10})
+        print_table(BRUTE_HEADERS, rows, numeric=set(range(len(BRUTE_HEADERS))) - {0, 1, 2, 10})
     print("Median ms by where the query point lies:")
     print()
     rows = [[r.backend, t.medical_type or "any", f"{t.median_where('Maoming') or 0:.1f}",
              f"{t.median_where('anywhere') or 0:.1f}"] for r in results for t in r.timings]
-    _table(("backend", "medical_type", "Maoming cluster ms", "anywhere ms"), rows, {0, 1})
-    print(f"total run time: {total_s:.0f} s ({total_s / 60:.1f} min); load average (1 min) at the start "
-          f"{_LOAD_START:.2f}, at the end {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print_table(("backend", "medical_type", "Maoming cluster ms", "anywhere ms"), rows, numeric={2, 3})
+    print(run_time(total_s, with_load=True))
 
 
 # --- main -----------------------------------------------------------------------------------
@@ -593,11 +473,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", default="10", help="random seed (same rows on both backends)")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL server URL, without a database")
     args = parser.parse_args(argv)
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.backends = comma_list(parser, args.backends, BACKENDS, "backend")
     args.types = [t.strip() for t in args.types.split(",") if t.strip()]
-    unknown = [b for b in args.backends if b not in BACKENDS]
-    if unknown:
-        parser.error(f"unknown backend: {', '.join(unknown)} (choose from {', '.join(BACKENDS)})")
     unknown = [t for t in args.types if t not in MEDICAL_TYPE_WEIGHTS]
     if unknown:
         parser.error(f"unknown medical_type: {', '.join(unknown)}")
@@ -610,15 +487,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     warnings.filterwarnings("ignore", "SECRET_KEY is not set")  # settings.load warns before our key applies
-    databases = Databases(args.backends, args.pg_server, args.keep)
+    databases = Scratch(PG_DATABASE, args.backends, args.pg_server, args.keep,
+                        sqlite_kept="the SQLite file {folder}/nearby.sqlite3")
     results: list[Result] = []
     try:
         for backend in args.backends:
             progress(f"{backend}: {args.rows:,} medical institutions")
-            results.append(run_one(backend, databases.url(backend), args))
+            url = databases.sqlite_url("nearby") if backend == "sqlite" else databases.pg.url
+            results.append(run_one(backend, url, args))
     finally:
         databases.close()
-    print_tables(results, args, time.perf_counter() - _STARTED)
+    print_tables(results, args, elapsed())
     return 0
 
 
