@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from registry import config as settings
 from registry.database import configure_sqlite
-from registry.display import install_template_gettext, region_names, select_locale
+from registry.display import audit_summary, install_template_gettext, region_names, select_locale
 from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
@@ -136,6 +136,7 @@ def register_template_helpers(app: Flask) -> None:
         return format_percent(value, "#,##0.0%") if value is not None else "—"
 
     app.add_template_global(region_names)
+    app.add_template_filter(audit_summary)
 
     @app.template_filter("day")
     def day_filter(value) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, g, has_request_context, session
 from flask_babel import get_translations
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from registry.extensions import db
@@ -45,3 +46,21 @@ def install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+def audit_summary(event) -> str:
+    """An audit event's summary in the reader's language.
+
+    A target has no name of its own: it is named from its snapshot (indicator, scope,
+    deadline) when shown, so the log reads in whichever language the reader chose.
+    """
+    if event.entity == "targets":
+        from registry.services.compliance import CITY, INDICATORS
+
+        snapshot = event.after or event.before or {}
+        indicator = INDICATORS.get(snapshot.get("indicator") or "")
+        if indicator is not None:
+            scope = snapshot.get("scope")
+            where = _("全市") if scope == CITY else region_names().get(scope, scope or "")
+            return f"{indicator.short} · {where} · {snapshot.get('deadline') or ''}"
+    return event.summary

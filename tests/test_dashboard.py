@@ -168,6 +168,9 @@ def test_an_administrator_edits_a_target_and_adds_an_allocation(app, client, adm
         assert sorted(actions) == ["create", "update"]
     log = client.get("/admin/audit").text
     assert "双向转诊 · 全市 · 2021-12-31" in log and "养老设医疗 · 茂南区 · 2022-12-31" in log
+    client.get("/lang/en")
+    log = client.get("/admin/audit").text  # named in the reader's language, whoever made the change
+    assert "Two-way referral · City · 2021-12-31" in log and "Home-run medical · Maonan" in log
 
 
 def test_todo_lists_each_kind_of_warning(app, client, make, health):

@@ -7,7 +7,6 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from registry.display import region_names
 from registry.extensions import db
 from registry.models import Region, Target, TargetSet
 from registry.services import RecordInvalid, audit
@@ -47,9 +46,8 @@ def check(target_set: TargetSet, values: dict[str, Any], current: Target | None 
 
 
 def _summary(target: Target) -> str:
-    """What the audit log shows: the indicator, the scope and the deadline, as people name them."""
-    scope = _("全市") if target.scope == CITY else region_names().get(target.scope, target.scope)
-    return f"{INDICATORS[target.indicator].short} · {scope} · {target.deadline.isoformat()}"
+    """The stored summary: keys, not words; the log names the target in the reader's language."""
+    return f"{target.indicator} {target.scope} {target.deadline.isoformat()}"
 
 
 def update(target: Target, values: dict[str, Any]) -> None:
