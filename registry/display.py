@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Region
+from registry.services.compliance import CITY, INDICATORS
 
 LOCALES = ("zh_Hans_CN", "en")
 
@@ -55,8 +56,6 @@ def audit_summary(event) -> str:
     deadline) when shown, so the log reads in whichever language the reader chose.
     """
     if event.entity == "targets":
-        from registry.services.compliance import CITY, INDICATORS
-
         snapshot = event.after or event.before or {}
         indicator = INDICATORS.get(snapshot.get("indicator") or "")
         if indicator is not None:

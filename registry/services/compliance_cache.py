@@ -5,8 +5,9 @@ state is read as a fingerprint of the audit trail: every write that can change a
 figure (institutions, agreements and their services, training records, targets and
 target sets, regions, imports, demo seeding) records an audit event in the same
 transaction, so a report cached under a fingerprint is the report any process would
-compute while the fingerprint holds. Logins and refused requests leave it alone. Nothing is shared between processes: each keeps a
-few dozen reports and computes again after any write. Reports hold plain values, never
+compute while the fingerprint holds. Logins and refused requests leave it alone.
+Nothing is shared between processes: each keeps a few dozen reports and computes
+again after any write. Reports hold plain values, never
 ORM instances, and are filtered for the reader only after they leave the cache.
 """
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Institution, Region, Target, TargetSet, User
-from registry.services import agreements, audit, institutions, training, users
+from registry.services import agreements, audit, institutions, targets, training, users
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "seeds"
 
@@ -75,7 +75,7 @@ def load_target_sets(folder: Path = SEEDS / "target_sets") -> int:
             )
             target_set.targets.append(target)
             db.session.flush()
-            _audit_seeded(target, None, f"{target.indicator} {target.scope}")
+            _audit_seeded(target, None, targets.summary(target))
             added += 1
     db.session.flush()
     return added

@@ -45,7 +45,7 @@ def check(target_set: TargetSet, values: dict[str, Any], current: Target | None 
     return errors
 
 
-def _summary(target: Target) -> str:
+def summary(target: Target) -> str:
     """The stored summary: keys, not words; the log names the target in the reader's language."""
     return f"{target.indicator} {target.scope} {target.deadline.isoformat()}"
 
@@ -61,7 +61,7 @@ def update(target: Target, values: dict[str, Any]) -> None:
         setattr(target, field, value)
     target.edited = True
     db.session.flush()
-    audit.record("update", target, before=before, after=audit.snapshot(target), summary=_summary(target))
+    audit.record("update", target, before=before, after=audit.snapshot(target), summary=summary(target))
 
 
 def add(target_set: TargetSet, values: dict[str, Any]) -> Target:
@@ -75,5 +75,5 @@ def add(target_set: TargetSet, values: dict[str, Any]) -> Target:
     target = Target(target_set_id=target_set.id, edited=True, **values)
     db.session.add(target)
     db.session.flush()
-    audit.record("create", target, after=audit.snapshot(target), summary=_summary(target))
+    audit.record("create", target, after=audit.snapshot(target), summary=summary(target))
     return target

@@ -165,8 +165,7 @@ def _insurance_warning(unit: Institution, today: date) -> str | None:
 def record_warnings(institution: Institution, today: date) -> list[str]:
     """The warnings shown on an institution's own page (the same rules as the 待办 list)."""
     found = []
-    large_home = (institution.beds_total or 0) >= compliance.LARGE_HOME_BEDS
-    if institution.is_eldercare and large_home and institution.operating_on(today):
+    if institution.is_eldercare and institution.operating_on(today):
         large = compliance.members("large_home_medical", today, institution.region_code, missing=True)
         if db.session.scalar(large.where(Institution.id == institution.id).with_only_columns(Institution.id)):
             found.append(KINDS["large_home_without_unit"])
