@@ -41,7 +41,9 @@ def load(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("REGISTRY_TIMEZONE", "Asia/Shanghai"),
+        # The registry's day (DESIGN §4): every default day, status and file-name date uses it.
+        "REGISTRY_TIMEZONE": os.environ.get("REGISTRY_TIMEZONE", "Asia/Shanghai"),
         "NEARBY_KM": float(os.environ.get("NEARBY_KM", "10")),
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -16,7 +14,7 @@ from registry.agreements.forms import AgreementForm, TerminateForm
 from registry.extensions import db
 from registry.forms import apply_errors, attempt, stale_message
 from registry.listing import filters_from_request, paginate
-from registry.models import Agreement, Institution, Region
+from registry.models import Agreement, Institution, Region, clock
 from registry.services import RecordInvalid, StaleEdit, audit, geo, scans, todo
 from registry.services import agreements as service
 from registry.vocab import ELDERCARE, MEDICAL
@@ -80,7 +78,7 @@ def _save(form: AgreementForm, agreement=None):
 def index():
     """Agreements the user may read, searchable and filterable."""
     filters = filters_from_request(service.ListFilters)
-    today = date.today()
+    today = clock.today()
     query = permissions.agreements_for(current_user).options(
         selectinload(Agreement.eldercare), selectinload(Agreement.medical))
     page = paginate(service.filtered(query, filters, today))
@@ -117,7 +115,7 @@ def create():
 def detail(agreement_id: int):
     """The agreement: both parties, status today, distance, change history."""
     agreement = permissions.get_agreement_or_404(current_user, agreement_id)
-    today = date.today()
+    today = clock.today()
     return render_template(
         "agreements/detail.html",
         agreement=agreement,
@@ -169,7 +167,7 @@ def terminate(agreement_id: int):
     agreement = permissions.require_edit_agreement(current_user, agreement_id)
     form = TerminateForm()
     if request.method == "GET":
-        form.terminated_on.data = date.today()
+        form.terminated_on.data = clock.today()
         form.version.data = str(agreement.version)
     if form.validate_on_submit():
         saved, _none = attempt(form, lambda: service.terminate(agreement, form.terminated_on.data,

@@ -30,7 +30,7 @@ from registry.api.openapi import (
 )
 from registry.errors import request_id
 from registry.extensions import csrf, db
-from registry.models import Agreement, Institution
+from registry.models import Agreement, Institution, clock
 from registry.services import agreements as agreement_service
 from registry.services import compliance, compliance_cache, geo, serialise
 from registry.services import institutions as institution_service
@@ -104,7 +104,7 @@ def compliance_report():
     """The indicators and targets of DESIGN §8 as of `as_of` (default today)."""
     raw = _text("as_of")
     try:
-        day = date.fromisoformat(raw) if "as_of" in request.args else date.today()
+        day = date.fromisoformat(raw) if "as_of" in request.args else clock.today()
     except ValueError:
         raise InvalidQuery(_("as_of 应为 YYYY-MM-DD 格式的日期")) from None
     target_set = _text("target_set") or compliance.DEFAULT_TARGET_SET
@@ -129,7 +129,7 @@ def institutions():
     query = permissions.institutions_for(current_user).options(selectinload(Institution.host))
     if kind:
         query = query.where(Institution.kind == kind)
-    page = _one_page(institution_service.filtered(query, filters, date.today()))
+    page = _one_page(institution_service.filtered(query, filters, clock.today()))
     return jsonify(serialise.page(page, [serialise.institution(i) for i in page.items]))
 
 
@@ -153,7 +153,7 @@ def agreements():
         sort=_choice("sort", AGREEMENT_SORTS, "valid_to"),
         descending=_choice("descending", FLAGS) in ("true", "1"),
     )
-    today = date.today()
+    today = clock.today()
     query = permissions.agreements_for(current_user).options(
         selectinload(Agreement.eldercare), selectinload(Agreement.medical),
         selectinload(Agreement.service_rows),
@@ -168,7 +168,7 @@ def agreements():
 def agreement(agreement_id: int):
     """One agreement with today's status and the distance between its parties; out of scope is 404."""
     record = permissions.get_agreement_or_404(current_user, _record_id(agreement_id))
-    status = agreement_service.status_on(record, date.today())
+    status = agreement_service.status_on(record, clock.today())
     return jsonify(serialise.agreement_detail(record, status, geo.distance_km(record.eldercare, record.medical)))
 
 

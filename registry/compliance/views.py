@@ -12,6 +12,7 @@ from registry import permissions
 from registry.compliance import bp
 from registry.display import region_names
 from registry.listing import paginate
+from registry.models import clock
 from registry.services import compliance, compliance_cache, compliance_workbook, todo
 
 SERIES_YEARS = range(2019, 2027)
@@ -23,12 +24,12 @@ def _as_of() -> date:
     """The day asked about (`?as_of=YYYY-MM-DD`), today when absent or malformed."""
     raw = request.args.get("as_of", "")
     if not raw:
-        return date.today()
+        return clock.today()
     try:
         return date.fromisoformat(raw)
     except ValueError:
         flash(_("日期格式应为 YYYY-MM-DD，已改为今天"), "warning")
-        return date.today()
+        return clock.today()
 
 
 def _chart_data(report: compliance.Report, year_ends: list[compliance.Report], shown: list[str]) -> dict:
@@ -67,7 +68,7 @@ def dashboard():
         "compliance/dashboard.html",
         report=report,
         day=day,
-        today=date.today(),
+        today=clock.today(),
         quick_days=QUICK_DAYS,
         shown=shown,
         city_drill=visible is None,
@@ -105,7 +106,7 @@ def drill_down(indicator: str, scope: str):
 @login_required
 def todo_list():
     """待办: record-level warnings, per region, newest first."""
-    day = date.today()
+    day = clock.today()
     region = request.args.get("region") or None
     if region is not None and not permissions.in_region(current_user, region):
         abort(404)

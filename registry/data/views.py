@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -15,7 +14,7 @@ from registry.data.forms import UploadForm
 from registry.extensions import db
 from registry.forms import EmptyForm
 from registry.listing import filters_from_request
-from registry.models import Institution
+from registry.models import Institution, clock
 from registry.services import agreements as agreement_service
 from registry.services import exchange, exports, imports, uploads
 from registry.services import institutions as institution_service
@@ -107,19 +106,19 @@ def _institutions_query():
     if request.args.get("kind") in (ELDERCARE, MEDICAL):
         query = query.where(Institution.kind == request.args["kind"])
     filters = filters_from_request(institution_service.ListFilters)
-    return institution_service.filtered(query, filters, date.today()).order_by(None)
+    return institution_service.filtered(query, filters, clock.today()).order_by(None)
 
 
 def _agreements_query():
     filters = filters_from_request(agreement_service.ListFilters)
-    return agreement_service.filtered(permissions.agreements_for(current_user), filters, date.today()).order_by(None)
+    return agreement_service.filtered(permissions.agreements_for(current_user), filters, clock.today()).order_by(None)
 
 
 @bp.route("/export/<any(institutions, agreements, registry):table>.<any(csv, xlsx):fmt>")
 @login_required
 def export(table: str, fmt: str):
     """A list (with the page's filters) or the whole register in the exchange format, in the user's scope."""
-    stamp = date.today().isoformat()
+    stamp = clock.today().isoformat()
     if table == "registry":
         if fmt != "xlsx":
             abort(404)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,7 +15,7 @@ from registry.forms import apply_errors, attempt
 from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
-from registry.models import Agreement, Institution, Region
+from registry.models import Agreement, Institution, Region, clock
 from registry.services import RecordInvalid, audit, geo, geocoding, todo
 from registry.services import agreements as agreement_service
 from registry.services import institutions as service
@@ -73,14 +71,14 @@ def _list(kind: str):
     filters = filters_from_request(service.ListFilters)
     query = (permissions.institutions_for(current_user).where(Institution.kind == kind)
              .options(selectinload(Institution.host)))  # the host column, without a query per row
-    page = paginate(service.filtered(query, filters, date.today()))
+    page = paginate(service.filtered(query, filters, clock.today()))
     return render_template(
         "institutions/list.html",
         kind=kind,
         page=page,
         filters=filters,
         regions=_regions(),
-        today=date.today(),
+        today=clock.today(),
         can_create=permissions.can_create(current_user, kind),
         export_args=request.args.to_dict() | {"kind": kind},
     )
@@ -155,7 +153,7 @@ def create():
 def detail(institution_id: int):
     """The record page: fields, host, in-house units, agreements, change history."""
     institution = permissions.get_institution_or_404(current_user, institution_id)
-    today = date.today()
+    today = clock.today()
     party = Agreement.eldercare_id if institution.is_eldercare else Agreement.medical_id
     agreements = list(db.session.scalars(
         permissions.agreements_for(current_user).where(party == institution.id)
@@ -212,7 +210,7 @@ def close(institution_id: int):
     form = CloseForm()
     operating_units = [u for u in institution.units if u.closed_on is None]
     if request.method == "GET":
-        form.closed_on.data = date.today()
+        form.closed_on.data = clock.today()
         form.version.data = str(institution.version)
         form.close_units.data = bool(operating_units)
     if form.validate_on_submit():

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from registry.extensions import db
 from registry.main import bp
+from registry.models import clock
 from registry.navigation import local_path
 from registry.services import overview
 
@@ -18,7 +17,7 @@ from registry.services import overview
 @login_required
 def index():
     """Start page: the register at a glance, for the user's scope."""
-    today = date.today()
+    today = clock.today()
     return render_template("main/index.html", today=today,
                            counts=overview.counts_by_region(current_user, today))
 

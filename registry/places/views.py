@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app, jsonify, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy.orm import aliased
@@ -11,7 +9,7 @@ from sqlalchemy.orm import aliased
 from registry import permissions
 from registry.display import region_names
 from registry.extensions import db
-from registry.models import Agreement, Institution
+from registry.models import Agreement, Institution, clock
 from registry.places import bp
 from registry.services import geo
 from registry.services.agreements import status_clause
@@ -31,7 +29,7 @@ def map_page():
 @login_required
 def map_data():
     """Operating institutions with coordinates and today's active agreements, in the user's scope."""
-    today = date.today()
+    today = clock.today()
     region = request.args.get("region") or None
     query = (permissions.institutions_for(current_user)
              .where(Institution.lat.is_not(None), Institution.operating_on(today))
@@ -80,7 +78,7 @@ def nearby():
     if lat is None or lon is None:
         return jsonify(results=[], reason="no_coordinates")
     # A district user chooses among their own region's institutions, as the forms allow.
-    found = geo.nearest_medical(lat, lon, date.today(), limit, medical_type, current_user.region_code,
+    found = geo.nearest_medical(lat, lon, clock.today(), limit, medical_type, current_user.region_code,
                                 home.id if home is not None else None)
     nearby_km = current_app.config["NEARBY_KM"]
     return jsonify(results=[
