@@ -36,8 +36,6 @@ MEDICAL_TYPES = {
     "村卫生室": _l("村卫生室"),
     "其他": _l("其他"),
 }
-# Types that are filed (备案) rather than licensed (执业许可).
-FILED_TYPES = frozenset({"诊所", "医务室", "护理站"})
 # 63号 一(一): what a home of 200 beds or more should set up inside.
 LARGE_HOME_UNIT_TYPES = frozenset({"护理院", "医务室", "门诊部", "护理站", "老年病医院", "康复医院"})
 # Medical institutions that can set up an elder-care home (一(一): 引导有条件的基层医疗卫生机构…).

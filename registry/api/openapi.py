@@ -29,7 +29,6 @@ def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
 
 DAY = {"type": "string", "format": "date"}
 NULLABLE_DAY = _nullable("string", format="date")
-NULLABLE_TEXT = _nullable("string")
 
 
 def _ref(name: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from registry.forms import VersionedForm, optional_date, optional_int, required_date
@@ -82,7 +82,6 @@ class CloseForm(VersionedForm):
 
     closed_on = required_date(_l("停业日期"))
     close_units = BooleanField(_l("同时将其仍在运营的内设机构办理停业"))
-    reason = TextAreaField(_l("说明"), validators=[Optional(), Length(max=200)])
 
 
 class ConfirmDeleteForm(FlaskForm):

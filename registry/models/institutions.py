@@ -59,10 +59,15 @@ class Institution(db.Model):
     ownership: Mapped[str | None] = mapped_column(String(16))
     opened_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
+    contact_person: Mapped[str] = mapped_column(String(64), default="")  # 联系人
+    phone: Mapped[str] = mapped_column(String(64), default="")  # 联系电话
+    note: Mapped[str] = mapped_column(String(1000), default="")  # 备注
     # eldercare
     beds_total: Mapped[int | None] = mapped_column(Integer)
     beds_nursing: Mapped[int | None] = mapped_column(Integer)
     rating: Mapped[str | None] = mapped_column(String(8))
+    # 特困供养服务机构 / 敬老院 (63号 一(三) puts 失能特困 elders first)
+    special_support: Mapped[bool] = mapped_column(default=False)
     # both kinds: 备案号 (homes; filed clinics)
     filing_no: Mapped[str | None] = mapped_column(String(64), unique=True)
     # medical

@@ -17,8 +17,6 @@ class Region(db.Model):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     name_en: Mapped[str] = mapped_column(String(64), default="")
     kind: Mapped[str] = mapped_column(String(16))  # district | county_city | zone
-    # Whether targets "for each district and county-level city" apply to it.
-    in_district_targets: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from registry.extensions import db
 from registry.models.clock import utcnow
 from registry.models.regions import Region
-from registry.vocab import ADMIN, DISTRICT_OFFICIAL
+from registry.vocab import ADMIN
 
 
 class User(UserMixin, db.Model):
@@ -46,10 +46,6 @@ class User(UserMixin, db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == ADMIN
-
-    @property
-    def is_official(self) -> bool:
-        return self.role == DISTRICT_OFFICIAL
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role}>"

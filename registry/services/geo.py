@@ -59,11 +59,6 @@ def _in_ring(lon: float, lat: float, ring: Ring) -> bool:
     return inside
 
 
-def has_boundary(region_code: str) -> bool:
-    """Whether the region has a polygon (the two management zones have none)."""
-    return region_code in _polygons()
-
-
 def in_region(lat: float, lon: float, region_code: str) -> bool | None:
     """Whether a WGS-84 point lies in the region; None when the region has no boundary."""
     polygons = _polygons().get(region_code)

@@ -31,7 +31,6 @@ def load_regions(path: Path = SEEDS / "regions.csv") -> int:
             region.name = row["name"]
             region.name_en = row["name_en"]
             region.kind = row["kind"]
-            region.in_district_targets = row["in_district_targets"] == "1"
             region.position = position
             _audit_seeded(region, before, region.code)
     db.session.flush()
