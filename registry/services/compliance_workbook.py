@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from registry.display import region_names
 from registry.extensions import db
 from registry.models import TrainingRecord
-from registry.services import compliance, compliance_cache
+from registry.services import compliance, compliance_cache, spreadsheets
 from registry.vocab import KINDS, MEDICAL_TYPES
 
 
@@ -29,12 +29,12 @@ def build(day: date, regions: list[str] | None) -> BytesIO:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _("指标")
-    sheet.append([_("截至日期"), day.isoformat(), _("目标依据"),
-                  report.target_set.document_no if report.target_set else ""])
-    sheet.append([])
+    spreadsheets.append(sheet, [_("截至日期"), day.isoformat(), _("目标依据"),
+                                report.target_set.document_no if report.target_set else ""])
+    spreadsheets.append(sheet, [])
     header = [_("指标"), _("条款"), _("范围"), _("数值"), _("分子"), _("分母"), _("目标"), _("期限"),
               _("是否达标"), _("是否逾期")]
-    sheet.append(header)
+    spreadsheets.append(sheet, header)
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for key, indicator in compliance.INDICATORS.items():
@@ -43,7 +43,7 @@ def build(day: date, regions: list[str] | None) -> BytesIO:
             label = _("全市") if scope == compliance.CITY else names[scope]
             targets = report.targets_for(key, scope) or [None]
             for result in targets:
-                sheet.append([
+                spreadsheets.append(sheet, [
                     str(indicator.label), indicator.clause, label, figure.value, figure.numerator,
                     figure.denominator,
                     float(result.target.value) if result else None,
@@ -65,18 +65,20 @@ def build(day: date, regions: list[str] | None) -> BytesIO:
                 query = query.options(selectinload(entity.host))
             rows = db.session.scalars(query)
             ws = workbook.create_sheet(f"{indicator.short}-{suffix}"[:31])
-            ws.append([str(indicator.label), suffix])
+            spreadsheets.append(ws, [str(indicator.label), suffix])
             if key == "trained_in_year":
-                ws.append([_("日期"), _("主办单位"), _("所属区县"), _("医疗护理人员"), _("养老护理员")])
+                spreadsheets.append(ws, [_("日期"), _("主办单位"), _("所属区县"), _("医疗护理人员"),
+                                         _("养老护理员")])
                 for record in rows:
                     record: TrainingRecord
-                    ws.append([record.held_on.isoformat(), record.organiser, names.get(record.region_code),
-                               record.medical_nursing, record.caregivers])
+                    spreadsheets.append(ws, [record.held_on.isoformat(), record.organiser,
+                                             names.get(record.region_code), record.medical_nursing,
+                                             record.caregivers])
             else:
-                ws.append([_("机构编码"), _("机构名称"), _("机构类别"), _("所属区县"), _("类型"), _("床位数"),
-                           _("设立单位"), _("成立日期"), _("停业日期")])
+                spreadsheets.append(ws, [_("机构编码"), _("机构名称"), _("机构类别"), _("所属区县"), _("类型"),
+                                         _("床位数"), _("设立单位"), _("成立日期"), _("停业日期")])
                 for institution in rows:
-                    ws.append([
+                    spreadsheets.append(ws, [
                         institution.code, institution.name, str(KINDS[institution.kind]),
                         names.get(institution.region_code),
                         str(MEDICAL_TYPES.get(institution.medical_type, "")) if institution.medical_type else "",

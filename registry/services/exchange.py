@@ -18,6 +18,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from registry.services.spreadsheets import unescape
 from registry.vocab import ELDERCARE, KINDS, MEDICAL, SERVICES
 
 
@@ -94,7 +95,6 @@ KIND_VALUES = {ELDERCARE: ELDERCARE, MEDICAL: MEDICAL, "养老机构": ELDERCARE
                "医疗机构": MEDICAL}
 KIND_LABELS = {ELDERCARE: "养老机构", MEDICAL: "医疗卫生机构"}
 SERVICE_SEPARATORS = re.compile(r"[;；、]")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 MAX_UPLOAD = 10 * 1024 * 1024
 MAX_XLSX_MEMBERS = 200
@@ -271,11 +271,6 @@ def map_header(table: Table, header: list[Any]) -> tuple[dict[int, Column], list
     return positions, errors, unknown
 
 
-def unescape(text: str) -> str:
-    """Undo the export's guard against formula injection ('=… back to =…)."""
-    return text[1:] if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_START else text
-
-
 def parse_cell(column: Column, raw: Any) -> Any:
     """A cell as a Python value (None when empty); raises ValueError with a Chinese reason."""
     if raw is None:
@@ -331,26 +326,3 @@ def parse_kind(value: str | None) -> str | None:
 
 def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, str(KINDS.get(kind, kind)))
-
-
-# --- writing cells ----------------------------------------------------------------------------
-
-
-def escape(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def csv_text(value: Any) -> str:
-    """A value as it is written to a CSV cell."""
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return escape("、".join(value))
-    if isinstance(value, float):
-        return repr(value)
-    return str(escape(value)) if isinstance(value, str) else str(value)

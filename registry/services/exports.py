@@ -1,15 +1,15 @@
 """Exporting the exchange format (DESIGN §8): exactly its columns, Chinese headers.
 
-CSV is written as UTF-8 with a BOM so Excel shows the Chinese; text that a
-spreadsheet would run as a formula is escaped. Export → import → export is the
-identity.
+Every cell goes through `spreadsheets` (CSV as UTF-8 with a BOM so Excel shows
+the Chinese; text that a spreadsheet would run as a formula escaped). Export →
+import → export is the identity.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
+from itertools import zip_longest
 from typing import Any
 
 from openpyxl import Workbook
@@ -19,7 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region
-from registry.services.exchange import AGREEMENTS, INSTITUTIONS, Table, csv_text, escape, kind_label
+from registry.services import spreadsheets
+from registry.services.exchange import AGREEMENTS, INSTITUTIONS, Table, kind_label
 from registry.vocab import LEVELS, MEDICAL_TYPES, OWNERSHIPS, SERVICES
 
 BATCH = 2000
@@ -56,7 +57,7 @@ def agreement_rows(query: Select) -> Iterator[list[Any]]:
         for a in batch:
             yield [
                 a.code, a.eldercare.code, a.medical.code, a.signed_on, a.valid_from, a.valid_to,
-                a.terminated_on, a.services, a.visit_frequency or None, a.fees or None,
+                a.terminated_on, "、".join(a.services), a.visit_frequency or None, a.fees or None,
             ]
 
 
@@ -78,18 +79,7 @@ def _batches(query: Select, key) -> Iterator[list]:
 
 def write_csv(table: Table, rows: Iterable[list[Any]]) -> bytes:
     """One table as CSV: UTF-8 with a BOM, Chinese headers."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.label for c in table.columns])
-    for row in rows:
-        writer.writerow([csv_text(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _xlsx_value(value: Any) -> Any:
-    if isinstance(value, list):
-        return escape("、".join(value))
-    return escape(value)
+    return spreadsheets.csv_bytes([c.label for c in table.columns], rows)
 
 
 def write_xlsx(tables: list[tuple[Table, Iterable[list[Any]]]], template: bool = False) -> bytes:
@@ -99,9 +89,9 @@ def write_xlsx(tables: list[tuple[Table, Iterable[list[Any]]]], template: bool =
         workbook.remove(workbook.active)
     for table, rows in tables:
         sheet = workbook.create_sheet(table.sheet)
-        sheet.append([c.label for c in table.columns])
+        spreadsheets.append(sheet, [c.label for c in table.columns])
         for row in rows:
-            sheet.append([_xlsx_value(v) for v in row])
+            spreadsheets.append(sheet, row)
         if template:
             for index, column in enumerate(table.columns):
                 sheet.column_dimensions[_letter(index)].width = max(12, len(column.label) * 2 + 2)
@@ -129,11 +119,11 @@ def _allowed_values(workbook: Workbook) -> None:
         "服务内容（用“、”或“;”分隔）": list(SERVICES),
     }
     sheet = workbook.create_sheet("可选值")
-    for column, (title, values) in enumerate(lists.items(), start=1):
-        sheet.cell(row=1, column=column, value=title)
-        for row, value in enumerate(values, start=2):
-            sheet.cell(row=row, column=column, value=value)
-        sheet.column_dimensions[_letter(column - 1)].width = 24
+    spreadsheets.append(sheet, lists)
+    for row in zip_longest(*lists.values()):
+        spreadsheets.append(sheet, row)
+    for column in range(len(lists)):
+        sheet.column_dimensions[_letter(column)].width = 24
     institutions = workbook[INSTITUTIONS.sheet]
     for label, title in (("机构类别", "机构类别"), ("所属区县", "所属区县"), ("举办性质", "举办性质"),
                          ("医疗机构类型", "医疗机构类型"), ("医院等级", "医院等级")):
@@ -150,7 +140,7 @@ def _allowed_values(workbook: Workbook) -> None:
         "所属区县可填名称或代码；内设机构在“设立单位机构编码”中填设立单位的机构编码（可为同一文件中的机构）。",
         "签约协议的养老机构编码、医疗机构编码、生效日期、到期日期和至少一项服务内容必填。",
     ):
-        notes.append([line])
+        spreadsheets.append(notes, [line])
     notes.column_dimensions["A"].width = 110
 
 
