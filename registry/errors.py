@@ -8,6 +8,7 @@ import uuid
 from flask import Flask, abort, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import BadRequest
 
 from registry.extensions import db
 
@@ -20,6 +21,10 @@ def request_id() -> str:
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given[:64] if given.replace("-", "").isalnum() else uuid.uuid4().hex[:16]
     return g.request_id
+
+
+class InvalidInput(BadRequest):
+    """A 400 whose Chinese description names the value refused; shown instead of the generic message."""
 
 
 def wants_json() -> bool:
@@ -77,7 +82,7 @@ def register_errorhandlers(app: Flask) -> None:
         if code == 500:
             _rollback()
             log.exception("request %s failed", request_id())
-        message = messages.get(code, messages[500])()
+        message = error.description if isinstance(error, InvalidInput) else messages.get(code, messages[500])()
         if wants_json():
             response = jsonify(error=message, request_id=request_id())
         else:

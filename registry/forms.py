@@ -9,12 +9,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField
-from wtforms.validators import InputRequired, Optional
+from wtforms.validators import InputRequired, Optional, StopValidation
 
 from registry.extensions import db
 from registry.services import RecordInvalid, StaleEdit
 
 T = TypeVar("T")
+
+# More beds or people than the city holds; a larger number overflows an INTEGER column.
+MAX_COUNT = 10_000_000
 
 
 class EmptyForm(FlaskForm):
@@ -41,8 +44,23 @@ def required_date(label) -> DateField:
     return DateField(label, validators=[InputRequired(message=_l("请填写此日期"))], format="%Y-%m-%d")
 
 
+def at_most(label, maximum: int = MAX_COUNT) -> Callable:
+    """A validator refusing a number above `maximum`, naming the field; it stops the chain.
+
+    It goes before NumberRange, whose NaN check turns a 400-digit number into a float and fails.
+    """
+    message = _l("%(label)s不能超过 %(maximum)s", label=label, maximum=f"{maximum:,}")
+
+    def check(form: FlaskForm, field: IntegerField) -> None:
+        if field.data is not None and field.data > maximum:
+            raise StopValidation(str(message))
+
+    return check
+
+
 def optional_int(label) -> IntegerField:
-    return IntegerField(label, validators=[Optional()])
+    """An optional count (beds, people): at most MAX_COUNT; a negative one is the service's to refuse."""
+    return IntegerField(label, validators=[Optional(), at_most(label)])
 
 
 def apply_errors(form: FlaskForm, errors: dict[str, str], aliases: dict[str, str] | None = None) -> None:

@@ -6,11 +6,23 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from flask import current_app, request
+from flask_babel import gettext as _
 from sqlalchemy import Select
 
+from registry.errors import InvalidInput
 from registry.extensions import db
 
 F = TypeVar("F")
+MAX_PAGE = 2**31 - 1  # a larger page number overflows the database's OFFSET
+
+
+def int_arg(name: str, label: str, minimum: int, maximum: int) -> int | None:
+    """A whole number from the query string (None when absent, empty or not a number); 400 outside the range."""
+    value = request.args.get(name, type=int)
+    if value is not None and not minimum <= value <= maximum:
+        raise InvalidInput(_("%(label)s应为 %(minimum)s 到 %(maximum)s 之间的整数",
+                             label=label, minimum=minimum, maximum=maximum))
+    return value
 
 
 def filters_from_request(cls: type[F]) -> F:
@@ -31,4 +43,5 @@ def paginate(query: Select):
         per_page = max(1, min(int(request.args.get("per_page", size)), 200))
     except ValueError:
         per_page = size
-    return db.paginate(query, per_page=per_page, error_out=False, max_per_page=200)
+    page = int_arg("page", _("页码"), 1, MAX_PAGE) or 1
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, max_per_page=200)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -138,8 +140,10 @@ def scan(agreement_id: int):
     agreement = permissions.get_agreement_or_404(current_user, agreement_id)
     if not agreement.scan_name or not scans.path_of(agreement.scan_name).is_file():
         abort(404)
+    # An imported code is kept as given: a line break in it would break the Content-Disposition header.
+    name = re.sub(r'[\x00-\x1f\x7f/\\"]+', "_", agreement.code).strip(" ._") or "scan"
     return send_file(scans.path_of(agreement.scan_name), mimetype=scans.media_type(agreement.scan_name),
-                     download_name=f"{agreement.code}{scans.path_of(agreement.scan_name).suffix}")
+                     download_name=f"{name}{scans.path_of(agreement.scan_name).suffix}")
 
 
 @bp.route("/<int:agreement_id>/edit", methods=["GET", "POST"])

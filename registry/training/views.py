@@ -11,7 +11,7 @@ from registry import permissions
 from registry.display import region_names
 from registry.extensions import db
 from registry.forms import EmptyForm, attempt
-from registry.listing import paginate
+from registry.listing import int_arg, paginate
 from registry.models import TrainingRecord
 from registry.services import training as service
 from registry.training import bp
@@ -35,7 +35,7 @@ def index():
     """Training records the user may read, by region and year."""
     query = permissions.training_for(current_user)
     region = request.args.get("region", "")
-    year = request.args.get("year", type=int)
+    year = int_arg("year", _("年度"), 1, 9999)
     if region:
         query = query.where(TrainingRecord.region_code == region)
     if year:
