@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 
 from registry.extensions import db
 from registry.models import AuditEvent, User
+from registry.vocab import ADMIN
 
 HIDDEN = frozenset({"password_hash", "created_at", "updated_at"})
 
@@ -90,12 +91,13 @@ def note(action: str, entity: str, entity_id: int | None, summary: str, user: Us
     return event
 
 
-def history(entity: str, entity_id: int) -> list[AuditEvent]:
-    """A record's audit events, newest first."""
-    return list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
-            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        )
-    )
+def history(entity: str, entity_id: int, reader: User | None = None) -> list[AuditEvent]:
+    """A record's audit events, newest first; refused access attempts only for an administrator.
+
+    `reader` defaults to the logged-in user.
+    """
+    reader = reader if reader is not None else acting_user()
+    query = select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+    if reader is None or reader.role != ADMIN:
+        query = query.where(AuditEvent.action != "denied")
+    return list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())))
