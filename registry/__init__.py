@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, flash, jsonify, redirect, request, session, url_for
+from flask import Flask, flash, g, jsonify, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -81,12 +81,19 @@ def register_extensions(app: Flask) -> None:
             return None
         from registry.services import tokens
 
-        return tokens.user_for(header.removeprefix("Bearer ").strip())
+        try:
+            token = tokens.authenticate(header.removeprefix("Bearer ").strip())
+        except tokens.TokenRefused as refusal:
+            g.api_token_refusal = str(refusal)
+            return None
+        if tokens.record_use(token):
+            db.session.commit()
+        return token.user
 
     @login_manager.unauthorized_handler
     def unauthorized():
         if request.blueprint == "api":
-            return jsonify(error=_("需要登录或有效的接口令牌")), 401
+            return jsonify(error=g.get("api_token_refusal") or _("需要登录或有效的接口令牌")), 401
         flash(_("请先登录"), "warning")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

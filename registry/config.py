@@ -51,6 +51,8 @@ def load(instance_path: Path) -> dict:
         # Sessions end after this long without a request, and this long after login at most.
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": int(os.environ.get("SESSION_MAX_HOURS", "12")),
+        # An API token's life when the administrator who issues it does not choose one.
+        "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "180")),
         # The login throttle: failures per username, and per address, within the lock window.
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30")),

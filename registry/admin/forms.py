@@ -2,7 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
@@ -30,8 +38,9 @@ class TargetForm(FlaskForm):
     indicator = SelectField(_l("指标"), validators=[InputRequired(message=_l("请选择指标"))])
     scope = SelectField(_l("范围"), validators=[InputRequired(message=_l("请选择范围"))])
     deadline = DateField(_l("期限"), validators=[InputRequired(message=_l("请填写期限"))])
+    # The service refuses an unknown comparator, naming it (services/targets.comparator_error).
     comparator = SelectField(_l("比较方式"), choices=[SelectChoice(">=", "≥"), SelectChoice("<=", "≤"),
-                                                     SelectChoice("==", "=")])
+                                                     SelectChoice("==", "=")], validate_choice=False)
     value = DecimalField(_l("目标值"), places=None, validators=[InputRequired(message=_l("请填写目标值"))],
                          description=_l("占比类指标填百分数，如 100 表示 100%"))
     clause = StringField(_l("条款"), validators=[Optional(), Length(max=32)])
@@ -43,3 +52,5 @@ class TokenForm(FlaskForm):
 
     user_id = SelectField(_l("账号"), coerce=int, validators=[InputRequired(message=_l("请选择账号"))])
     name = StringField(_l("用途"), validators=[InputRequired(message=_l("请填写令牌用途")), Length(max=100)])
+    days = IntegerField(_l("有效期（天）"), validators=[Optional()],
+                        description=_l("到期后令牌失效，需重新签发；留空按默认天数"))

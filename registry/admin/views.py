@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +15,7 @@ from registry.extensions import db
 from registry.forms import EmptyForm, apply_errors
 from registry.listing import paginate
 from registry.models import ApiToken, AuditEvent, Target, TargetSet, User
+from registry.models.clock import utcnow
 from registry.permissions import role_required
 from registry.services import RecordInvalid, compliance
 from registry.services import targets as targets_service
@@ -157,20 +158,22 @@ def add_target(set_id: str):
 @role_required(ADMIN)
 def tokens():
     """API tokens: issue one for a user (shown once), revoke one."""
-    form = TokenForm()
+    form = TokenForm(days=current_app.config["API_TOKEN_DAYS"])
     users = db.session.scalars(select(User).where(User.active).order_by(User.username)).all()
     form.user_id.choices = [SelectChoice(u.id, f"{u.username}（{ROLES[u.role]}）") for u in users]
     issued = None
     if form.validate_on_submit():
         try:
-            issued, _token = tokens_service.issue(db.get_or_404(User, form.user_id.data), form.name.data)
+            issued, _token = tokens_service.issue(db.get_or_404(User, form.user_id.data), form.name.data,
+                                                  form.days.data)
         except RecordInvalid as error:
             db.session.rollback()
             apply_errors(form, error.errors)
         else:
             db.session.commit()
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
-    return render_template("admin/tokens.html", form=form, tokens=rows, issued=issued, revoke_form=EmptyForm())
+    return render_template("admin/tokens.html", form=form, tokens=rows, issued=issued, revoke_form=EmptyForm(),
+                           now=utcnow())
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])

@@ -1,4 +1,4 @@
-"""API tokens: an administrator issues one for a user; it acts as that user."""
+"""API tokens: an administrator issues one for a user; it acts as that user until it expires."""
 
 from __future__ import annotations
 
@@ -22,6 +22,14 @@ class ApiToken(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The first instant it no longer works (naive UTC, like every timestamp here).
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # When a request last authenticated with it, to the minute (see services.tokens.LAST_USED_EVERY).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """True from `expires_at` on."""
+        return (now or utcnow()) >= self.expires_at
