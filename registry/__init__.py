@@ -8,6 +8,7 @@ from flask import Flask, flash, g, jsonify, redirect, request, session, url_for
 from flask_babel import format_date, format_datetime, format_percent
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import config as settings
 from registry.database import configure_sqlite
@@ -34,6 +35,9 @@ def create_app(config: dict | None = None) -> Flask:
         "SQLALCHEMY_ENGINE_OPTIONS", settings.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:  # the client's address and scheme as the trusted proxies report them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

@@ -57,6 +57,9 @@ def load(instance_path: Path) -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("LOGIN_MAX_FAILURES_PER_IP", "30")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        # Proxies in front of the app (a TLS load balancer counts one): their X-Forwarded-For/-Proto/-Host
+        # are trusted, so the throttle counts per client and HSTS is sent over https. 0: none, headers ignored.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         # Address → coordinates: "nominatim" (a self-hosted server at GEOCODER_DOMAIN) or "none".
         "GEOCODER": os.environ.get("GEOCODER", "none").strip().lower(),
         "GEOCODER_DOMAIN": os.environ.get("GEOCODER_DOMAIN", ""),  # e.g. 127.0.0.1:8080: a server of one's own
