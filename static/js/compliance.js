@@ -82,7 +82,9 @@
           if (!numbers.length) { numbers = [0]; }
           chart.setOption({
             animation: false,
-            tooltip: { trigger: "item", formatter: function (p) { return data.region_names[p.name] + ": " + format(p.value); } },
+            tooltip: { trigger: "item", formatter: function (p) {
+              return echarts.format.encodeHTML(data.region_names[p.name] + ": " + format(p.value));
+            } },
             visualMap: {
               min: 0, max: indicator.share ? 1 : Math.max(1, Math.max.apply(null, numbers.concat([0]))),
               left: "left", bottom: 8, calculable: true, formatter: format,

@@ -13,7 +13,10 @@
     var point = function (p) { return { name: p.name, value: [p.lon, p.lat], id: p.id }; };
     chart.setOption({
       animation: false,
-      tooltip: { trigger: "item", formatter: function (p) { return p.seriesType === "lines" ? p.data.name : p.name; } },
+      // A formatter's string is HTML: names and codes are typed by users, so they are escaped.
+      tooltip: { trigger: "item", className: "map-tooltip", formatter: function (p) {
+        return echarts.format.encodeHTML(p.seriesType === "lines" ? p.data.name : p.name);
+      } },
       legend: { top: 8, left: 8 },
       geo: { map: "maoming", roam: true, itemStyle: { areaColor: "#f3f6fa", borderColor: "#7a8ca3" },
              label: { show: true, color: "#5c636a" }, emphasis: { disabled: true } },
