@@ -34,13 +34,46 @@ def test_pages_need_a_login(client):
 @pytest.mark.parametrize(
     ("next_url", "expected"),
     [("/agreements", "/agreements"), ("https://evil.example/", "/"), ("//evil.example/", "/"),
-     ("/\\evil.example", "/")],
+     ("/\\evil.example", "/"), ("/homes\r\nSet-Cookie: x=1", "/"), ("/\t/evil.example", "/"),
+     ("/homes\x1b[31m", "/"), ("javascript:alert(1)", "/")],
 )
 def test_next_redirects_only_to_local_paths(client, make, next_url, expected):
     make.user("health", username="weijian")
-    response = client.post(f"/login?next={next_url}",
+    response = client.post("/login", query_string={"next": next_url},
                            data={"username": "weijian", "password": "Correct-horse-battery-9"})
+    assert response.status_code == 302
     assert response.location == expected
+
+
+@pytest.mark.parametrize("next_url", ["/homes\r\nSet-Cookie: x=1", "/homes\n", "//evil.example/", "/\x7f"])
+def test_the_language_switch_ignores_a_bad_next_even_without_login(client, next_url):
+    response = client.get("/lang/en", query_string={"next": next_url})
+    assert response.status_code == 302
+    assert response.location == "/"
+    assert client.get("/lang/en", query_string={"next": "/login"}).location == "/login"
+
+
+@pytest.mark.parametrize("who", ["known", "unknown", "inactive"])
+def test_a_wrong_login_costs_one_password_hash_whoever_it_names(app, client, make, monkeypatch, who):
+    """An unknown username must not answer faster than a known one (no username enumeration by timing)."""
+    from registry.models import users as user_model
+
+    make.user("health", username="known")
+    inactive = make.user("health", username="inactive")
+    with app.app_context():
+        db.session.get(User, inactive).active = False
+        db.session.commit()
+    checks = []
+    real = user_model.check_password_hash
+
+    def counted(pwhash: str, password: str) -> bool:
+        checks.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(user_model, "check_password_hash", counted)
+    response = client.post("/login", data={"username": who, "password": "not-the-password"})
+    assert "用户名或密码错误" in response.text
+    assert len(checks) == 1
 
 
 def test_logout_ends_the_session(client, make, auth):

@@ -101,3 +101,42 @@ def test_a_forbidden_action_is_audited(app, client, make, auth):
     assert client.get("/institutions/new?kind=eldercare").status_code == 403
     with app.app_context():
         assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "denied")).one()
+
+
+def change_password_with(client, current: str):
+    return client.post("/account/password", data={"current": current, "password": "Changed-pass-2026x",
+                                                  "confirm": "Changed-pass-2026x"})
+
+
+def test_the_password_page_is_throttled_and_logs_out_after_repeated_failures(app, make):
+    make.user("health", username="weijian")
+    browser, other_device = app.test_client(), app.test_client()
+    for client in (browser, other_device):
+        client.post("/login", data={"username": "weijian", "password": PASSWORD})
+    for _attempt in range(4):
+        assert "当前密码不正确" in change_password_with(browser, "wrong-password-123").text
+    locked = change_password_with(browser, "wrong-password-123")
+    assert locked.location == "/login"
+    assert "当前密码输错次数过多，已退出登录，请 15 分钟后再登录" in browser.get("/login").text
+    assert browser.get("/homes").status_code == 302
+    assert other_device.get("/homes").status_code == 302  # every session of the account ended
+    assert change_password_with(other_device, PASSWORD).status_code == 302  # to the login page: nothing changed
+    assert "登录失败次数过多" in browser.post("/login", data={"username": "weijian", "password": PASSWORD}).text
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "weijian"))
+        assert user.check_password(PASSWORD)
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "users")).all()
+        assert actions.count("login_failed") == 5 and "login_locked" in actions
+
+
+def test_a_locked_account_cannot_change_its_password_even_with_the_right_one(app, client, make, auth):
+    make.user("health", username="weijian")
+    auth.login("weijian")
+    guesser = app.test_client()
+    for _attempt in range(5):
+        guesser.post("/login", data={"username": "weijian", "password": "wrong-password-123"})
+    response = change_password_with(client, PASSWORD)
+    assert "登录失败次数过多，请 15 分钟后再试" in response.text
+    assert client.get("/homes").status_code == 200  # someone else's guesses do not end this session
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.username == "weijian")).check_password(PASSWORD)

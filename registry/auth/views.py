@@ -5,20 +5,27 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from registry.auth import bp
 from registry.auth.forms import LoginForm, PasswordForm
 from registry.extensions import db
 from registry.forms import EmptyForm, apply_errors
-from registry.models import User
 from registry.navigation import local_path
 from registry.services import RecordInvalid, audit, sessions
 from registry.services import users as user_service
 
 
 def _client_ip() -> str:
-    return request.remote_addr or ""
+    return request.remote_addr or ""  # the client's address as a trusted proxy reports it (TRUSTED_PROXIES)
+
+
+def _sign_out() -> None:
+    """Forget the login in this browser; the interface language outlives it."""
+    lang = session.get("lang")
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -31,12 +38,12 @@ def login():
         username = form.username.data.strip()
         ip = _client_ip()
         wait = sessions.locked_minutes(username, ip)
-        user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+        user = user_service.find(username)
         if wait:
             form.form_errors.append(_("登录失败次数过多，请 %(n)s 分钟后再试", n=wait))
             audit.note("login_locked", "users", user.id if user else None, f"{username} {ip}")
             db.session.commit()
-        elif user is None or not user.check_password(form.password.data):
+        elif not user_service.password_matches(user, form.password.data):
             sessions.failed(username, ip)
             audit.note("login_failed", "users", user.id if user else None, f"{username} {ip}")
             db.session.commit()
@@ -67,11 +74,7 @@ def logout():
     if EmptyForm().validate_on_submit():
         sessions.end(session.get("sid"))
         db.session.commit()
-        lang = session.get("lang")
-        logout_user()
-        session.clear()
-        if lang:
-            session["lang"] = lang  # the interface language outlives the login
+        _sign_out()
         flash(_("您已退出登录"), "info")
     return redirect(url_for("auth.login"))
 
@@ -79,13 +82,18 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
-    """Change one's own password (required after an administrator set it)."""
+    """Change one's own password (required after an administrator set it); throttled as login is."""
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            user_service.change_password(current_user, form.current.data, form.password.data)
+            user_service.change_password(current_user, form.current.data, form.password.data, _client_ip())
+        except sessions.Locked as locked:
+            db.session.commit()  # the failure, its audit entries and the ended sessions
+            _sign_out()
+            flash(_("当前密码输错次数过多，已退出登录，请 %(n)s 分钟后再登录", n=locked.minutes), "warning")
+            return redirect(url_for("auth.login"))
         except RecordInvalid as error:
-            db.session.rollback()
+            db.session.commit()  # a wrong current password stays counted; nothing else was changed
             apply_errors(form, error.errors)
         else:
             session["sid"] = sessions.start(current_user, _client_ip())

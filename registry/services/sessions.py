@@ -73,6 +73,14 @@ def end_all(user: User) -> None:
 # --- the login throttle ------------------------------------------------------------------------
 
 
+class Locked(Exception):
+    """Too many failed password checks: the account may try again in `minutes`."""
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(minutes)
+        self.minutes = minutes
+
+
 def _window_start() -> datetime:
     return utcnow() - timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
 

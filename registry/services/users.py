@@ -1,12 +1,15 @@
-"""Users: creating accounts with a role and a region, deactivating them."""
+"""Users: creating accounts with a role and a region, the password rule, logging in, deactivating them."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from zxcvbn import matching, zxcvbn
 
 from registry.extensions import db
 from registry.models import Region, User
@@ -14,6 +17,8 @@ from registry.services import RecordInvalid, audit, sessions
 from registry.vocab import DISTRICT_OFFICIAL, ROLES
 
 MIN_PASSWORD = 12
+MIN_STRENGTH = 3  # zxcvbn's score, 0–4: 3 means about 10^10 guesses ("safely unguessable")
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input; the first 72 characters are what it measures
 COMMON_PASSWORDS = Path(__file__).resolve().parent.parent.parent / "seeds" / "common-passwords.txt"
 
 
@@ -23,25 +28,61 @@ def _common() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def password_problem(password: str, username: str) -> str | None:
-    """None when the password is acceptable, else a Chinese reason."""
+def _spans(matches: list[dict], token: str) -> bool:
+    return any(found["i"] == 0 and found["j"] == len(token) - 1 for found in matches)
+
+
+def _weakness(match: dict) -> str:
+    """Why zxcvbn finds a password weak, in Chinese, from the match its own feedback would name."""
+    pattern, token = match["pattern"], match["token"]
+    source = match.get("dictionary_name")
+    if source == "user_inputs":
+        return _("密码不能包含用户名或姓名")
+    if pattern == "dictionary":
+        # Many common passwords are runs or keyboard walks (123456789, qwertyuiop): say which.
+        if _spans(matching.sequence_match(token), token):
+            pattern = "sequence"
+        elif _spans(matching.spatial_match(token), token):
+            pattern = "spatial"
+        elif source == "passwords":
+            return _("这是常见密码，容易被猜中，请换一个")
+        else:
+            return _("密码主要是一个常见单词或姓名，容易被猜中")
+    if pattern == "spatial":
+        return _("密码是键盘上相邻按键的顺序（如 qwerty），容易被猜中")
+    if pattern == "repeat":
+        return _("密码含有大段重复字符（如 aaa、abcabc），容易被猜中")
+    if pattern == "sequence":
+        return _("密码是连续的字母或数字（如 abc、6543），容易被猜中")
+    if pattern in ("regex", "date"):
+        return _("密码主要由年份或日期组成，容易被猜中")
+    return _("密码强度不够，容易被猜中：请加长，或加入几个不常见的词")
+
+
+def password_problem(password: str, username: str, full_name: str = "") -> str | None:
+    """None when the password is acceptable, else a Chinese reason (the one home of the password rule)."""
     if len(password) < MIN_PASSWORD:
         return _("密码至少 %(n)s 位", n=MIN_PASSWORD)
     if username and username.lower() in password.lower():
         return _("密码不能包含用户名")
     if password.lower() in _common():
         return _("这是常见密码，容易被猜中，请换一个")
-    return None
+    own_words = [word for word in (username, full_name, *re.split(r"[\W_]+", username)) if word]
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=own_words)
+    if result["score"] >= MIN_STRENGTH:
+        return None
+    # zxcvbn's feedback (English) speaks of the longest match: name the same weakness.
+    return _weakness(max(result["sequence"], key=lambda match: len(match["token"])))
 
 
-def check(username: str, password: str, role: str, region_code: str | None) -> dict[str, str]:
+def check(username: str, password: str, role: str, region_code: str | None, full_name: str = "") -> dict[str, str]:
     """The rules for a new account; {} when all hold."""
     errors: dict[str, str] = {}
     if not username:
         errors["username"] = _("请填写用户名")
     elif db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         errors["username"] = _("用户名 %(value)s 已存在", value=username)
-    problem = password_problem(password, username)
+    problem = password_problem(password, username, full_name)
     if problem:
         errors["password"] = problem
     if role not in ROLES:
@@ -60,7 +101,7 @@ def create(
     """Create an account (validated, audited, flushed); an administrator's password must be changed."""
     username = username.strip()
     region_code = region_code or None
-    errors = check(username, password, role, region_code)
+    errors = check(username, password, role, region_code, full_name.strip())
     if errors:
         raise RecordInvalid(errors)
     user = User(username=username, role=role, region_code=region_code, full_name=full_name.strip(),
@@ -72,12 +113,47 @@ def create(
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """The user replaces their password; every other session of theirs ends."""
+def find(username: str) -> User | None:
+    """The account of this username, whatever its case."""
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+
+
+@lru_cache(maxsize=1)
+def _placeholder_hash() -> str:
+    placeholder = User()
+    placeholder.set_password(secrets.token_urlsafe(16))  # the same method and cost as a real account's
+    return placeholder.password_hash
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Whether `password` is the user's; no user costs the same hash check, so timing reveals no username."""
+    if user is None:
+        User(password_hash=_placeholder_hash()).check_password(password)
+        return False
+    return user.check_password(password)
+
+
+def change_password(user: User, current: str, new: str, ip: str) -> None:
+    """The user replaces their password; every other session of theirs ends.
+
+    The current password is checked under the login throttle: a wrong one counts as a failed
+    login (kept even though the change is refused), and the failure that locks the account
+    ends all its sessions and raises `sessions.Locked`.
+    """
+    wait = sessions.locked_minutes(user.username, ip)
+    if wait:
+        raise RecordInvalid({"current": _("登录失败次数过多，请 %(n)s 分钟后再试", n=wait)})
     errors = {}
     if not user.check_password(current):
+        sessions.failed(user.username, ip)
+        audit.note("login_failed", "users", user.id, f"{user.username} {ip} /account/password", user=user)
+        wait = sessions.locked_minutes(user.username, ip)
+        if wait:
+            sessions.end_all(user)
+            audit.note("login_locked", "users", user.id, f"{user.username} {ip} /account/password", user=user)
+            raise sessions.Locked(wait)
         errors["current"] = _("当前密码不正确")
-    problem = password_problem(new, user.username)
+    problem = password_problem(new, user.username, user.full_name)
     if problem:
         errors["password"] = problem
     elif user.check_password(new):
