@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import Target
-from registry.services import compliance
+from registry.models import Agreement, Target, User
+from registry.services import agreements, compliance, overview, todo
+from registry.vocab import ACTIVE, EXPIRED, PARTY_CLOSED, TERMINATED
 from tests.factories import BINHAI, GAOZHOU, MAONAN
 
 D = date(2022, 12, 31)
@@ -148,6 +149,49 @@ def test_referral_coverage_follows_the_agreement(make, figure, agreement, counts
     referral = figure("referral_coverage", MAONAN)
     assert (referral.numerator, referral.denominator) == ((1 if counts else 0), 1)
     assert referral.value == (1.0 if counts else 0.0)
+
+
+@pytest.mark.parametrize(
+    ("case", "active", "status"),
+    [
+        ("valid_to on the day", True, ACTIVE),  # valid_to is the last day it applies
+        ("terminated on the day", False, TERMINATED),  # terminated_on is the first day it no longer applies
+        ("medical party closes on the day", False, PARTY_CLOSED),
+        ("home closes on the day", False, PARTY_CLOSED),
+        ("valid_to the day before", False, EXPIRED),
+    ],
+)
+def test_one_definition_of_active_in_the_status_the_indicator_and_the_warnings(app, make, case, active, status):
+    day = date(2030, 12, 10)  # the agreement ends within 60 days: an active one is warned of
+    home = make.home(closed_on=day if case == "home closes on the day" else None)
+    hospital = make.medical(closed_on=day if case == "medical party closes on the day" else None)
+    terms = {
+        "valid_to on the day": {"valid_to": day},
+        "terminated on the day": {"terminated_on": day},
+        "valid_to the day before": {"valid_to": day - timedelta(days=1)},
+    }.get(case, {})
+    agreement_id = make.agreement(home, hospital, **terms)
+    user_id = make.user("health")
+    with app.app_context():
+        agreement = db.session.get(Agreement, agreement_id)
+        assert agreements.status_on(agreement, day) == status
+        listed = db.session.scalars(select(Agreement.id).where(agreements.status_clause(status, day))).all()
+        assert listed == [agreement_id]
+        assert agreement.active_on(day) is active
+        assert db.session.scalars(select(Agreement.id).where(Agreement.active_on(day))).all() == (
+            [agreement_id] if active else [])
+        report = compliance.compute(day)
+        assert report.figure("agreement_coverage", MAONAN).numerator == (1 if active else 0)
+        assert report.figure("referral_coverage", MAONAN).numerator == (1 if active else 0)
+        counted = db.session.scalars(compliance.members("agreement_coverage", day, MAONAN)).all()
+        assert [h.id for h in counted] == ([home] if active else [])
+        user = db.session.get(User, user_id)
+        expiring = [i.agreement.id for i in todo.items(user, day, 10_000, None) if i.kind == "agreement_expiring"]
+        assert expiring == ([agreement_id] if active else [])
+        warned = str(todo.KINDS["agreement_expiring"]) in map(str, todo.agreement_warnings(agreement, day, 10_000))
+        assert warned is active
+        maonan = next(row for row in overview.counts_by_region(user, day) if row.region.code == MAONAN)
+        assert maonan.agreements == (1 if active else 0)
 
 
 def test_an_agreement_with_a_closed_party_is_not_active(make, figure):

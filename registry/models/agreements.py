@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    exists,
+    or_,
+)
+from sqlalchemy.ext.hybrid import hybrid_method
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from registry.extensions import db
 from registry.models.clock import utcnow
@@ -57,6 +70,41 @@ class Agreement(db.Model):
         """Services covered, in the order of the fixed list."""
         chosen = {row.service for row in self.service_rows}
         return [s for s in SERVICES if s in chosen] + sorted(chosen - SERVICES.keys())
+
+    # "Active" (DESIGN §3) is defined here and nowhere else: compliance, the status, the
+    # lists, the warnings and the API all ask these hybrids.
+
+    @hybrid_method
+    def in_force_on(self, day: date) -> bool:
+        """Within its term on `day` (valid_from ≤ day ≤ valid_to) and not terminated on or before it."""
+        return self.valid_from <= day <= self.valid_to and (self.terminated_on is None or self.terminated_on > day)
+
+    @in_force_on.expression
+    def in_force_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
+        return and_(cls.valid_from <= day, cls.valid_to >= day,
+                    or_(cls.terminated_on.is_(None), cls.terminated_on > day))
+
+    @hybrid_method
+    def parties_operating_on(self, day: date) -> bool:
+        """Both the home and the medical institution operate on `day`."""
+        return self.eldercare.operating_on(day) and self.medical.operating_on(day)
+
+    @parties_operating_on.expression
+    def parties_operating_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
+        home, medical = aliased(Institution, name="party_home"), aliased(Institution, name="party_medical")
+        return and_(
+            exists().where(home.id == cls.eldercare_id, home.operating_on(day)),
+            exists().where(medical.id == cls.medical_id, medical.operating_on(day)),
+        )
+
+    @hybrid_method
+    def active_on(self, day: date) -> bool:
+        """有效 on `day`: in force and both parties operating (DESIGN §3)."""
+        return self.in_force_on(day) and self.parties_operating_on(day)
+
+    @active_on.expression
+    def active_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
+        return and_(cls.in_force_on(day), cls.parties_operating_on(day))
 
     def __repr__(self) -> str:
         return f"<Agreement {self.code}>"

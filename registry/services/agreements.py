@@ -33,32 +33,26 @@ FIELDS = (
 
 def status_on(agreement: Agreement, day: date) -> str:
     """未生效 / 有效 / 一方停业 / 已到期 / 已终止 on `day` (DESIGN §3)."""
+    if agreement.active_on(day):
+        return ACTIVE
     if agreement.terminated_on is not None and agreement.terminated_on <= day:
         return TERMINATED
     if day < agreement.valid_from:
         return PENDING
     if day > agreement.valid_to:
         return EXPIRED
-    if not (agreement.eldercare.operating_on(day) and agreement.medical.operating_on(day)):
-        return PARTY_CLOSED
-    return ACTIVE
+    return PARTY_CLOSED  # in force, but a party is not operating
 
 
 def status_clause(status: str, day: date):
-    """SQL condition for agreements in `status` on `day` (same order of rules as `status_on`)."""
-    home, medical = aliased(Institution), aliased(Institution)
+    """SQL condition for agreements in `status` on `day` (the same rules as `status_on`)."""
     terminated = and_(Agreement.terminated_on.is_not(None), Agreement.terminated_on <= day)
-    both_operating = and_(
-        exists().where(home.id == Agreement.eldercare_id, home.operating_on(day)),
-        exists().where(medical.id == Agreement.medical_id, medical.operating_on(day)),
-    )
-    in_term = and_(Agreement.valid_from <= day, Agreement.valid_to >= day)
     clauses = {
+        ACTIVE: Agreement.active_on(day),
         TERMINATED: terminated,
         PENDING: and_(not_(terminated), Agreement.valid_from > day),
         EXPIRED: and_(not_(terminated), Agreement.valid_to < day),
-        PARTY_CLOSED: and_(not_(terminated), in_term, not_(both_operating)),
-        ACTIVE: and_(not_(terminated), in_term, both_operating),
+        PARTY_CLOSED: and_(Agreement.in_force_on(day), not_(Agreement.parties_operating_on(day))),
     }
     return clauses[status]
 

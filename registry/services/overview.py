@@ -11,8 +11,7 @@ from sqlalchemy.orm import aliased
 from registry import permissions
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region, User
-from registry.services.agreements import status_clause
-from registry.vocab import ACTIVE, ELDERCARE, MEDICAL
+from registry.vocab import ELDERCARE, MEDICAL
 
 
 @dataclass
@@ -54,7 +53,7 @@ def counts_by_region(user: User, day: date) -> list[RegionCounts]:
         select(home.region_code, func.count())
         .select_from(Agreement)
         .join(home, home.id == Agreement.eldercare_id)
-        .where(status_clause(ACTIVE, day))
+        .where(Agreement.active_on(day))
         .group_by(home.region_code)
     )
     for region_code, count in db.session.execute(agreements):

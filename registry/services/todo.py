@@ -14,9 +14,7 @@ from registry import permissions
 from registry.extensions import db
 from registry.models import Agreement, Institution, User
 from registry.services import compliance, geo
-from registry.services.agreements import status_clause
-from registry.services.agreements import status_on as agreement_status
-from registry.vocab import ACTIVE, ELDERCARE, MEDICAL
+from registry.vocab import ELDERCARE, MEDICAL
 
 EXPIRY_NOTICE_DAYS = 60
 INSURANCE_MONTHS = 3  # 63号 十八
@@ -113,7 +111,7 @@ def _agreement_items(user: User, today: date, nearby_km: float, region: str | No
         agreements = agreements.where(home.region_code == region)
     found: list[TodoItem] = []
 
-    active = db.session.scalars(agreements.where(status_clause(ACTIVE, today))).all()
+    active = db.session.scalars(agreements.where(Agreement.active_on(today))).all()
     for agreement in active:
         if agreement.valid_to <= today + timedelta(days=EXPIRY_NOTICE_DAYS):
             found.append(TodoItem("agreement_expiring", agreement.valid_to,
@@ -144,12 +142,7 @@ def _agreement_items(user: User, today: date, nearby_km: float, region: str | No
 
 def _succeeds(other: Agreement, ended: Agreement) -> bool:
     """A successor: another agreement of the home in force on the day after `ended` ended."""
-    day_after = ended.valid_to + timedelta(days=1)
-    return (
-        other.id != ended.id
-        and other.valid_from <= day_after <= other.valid_to
-        and (other.terminated_on is None or other.terminated_on > day_after)
-    )
+    return other.id != ended.id and other.in_force_on(ended.valid_to + timedelta(days=1))
 
 
 def _insurance_warning(unit: Institution, today: date) -> str | None:
@@ -180,7 +173,7 @@ def record_warnings(institution: Institution, today: date) -> list[str]:
 def agreement_warnings(agreement: Agreement, today: date, nearby_km: float) -> list[str]:
     """The warnings shown on an agreement's page."""
     found = []
-    active = agreement_status(agreement, today) == ACTIVE
+    active = agreement.active_on(today)
     if active and agreement.valid_to <= today + timedelta(days=EXPIRY_NOTICE_DAYS):
         found.append(KINDS["agreement_expiring"])
     if agreement.valid_to < today and (agreement.terminated_on is None or agreement.terminated_on > agreement.valid_to):
