@@ -46,6 +46,8 @@ def load(instance_path: Path) -> dict:
         "NEARBY_KM": float(os.environ.get("NEARBY_KM", "10")),
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # Data rows (non-empty) one import file or sheet may hold; more is refused before any row is checked.
+        "MAX_IMPORT_ROWS": int(os.environ.get("MAX_IMPORT_ROWS", "200000")),
         "SCANS_DIR": os.environ.get("SCANS_DIR"),  # default: instance/scans
         "WTF_CSRF_TIME_LIMIT": None,
         # Sessions end after this long without a request, and this long after login at most.

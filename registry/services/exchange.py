@@ -11,11 +11,14 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+from flask_babel import format_number
 from flask_babel import gettext as _
 
 from registry.services.spreadsheets import unescape
@@ -114,6 +117,16 @@ class Sheet:
     header: list[Any]
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
 
+    def keep(self, numbered: Iterable[tuple[int, list[Any]]]) -> None:
+        """Keep the non-empty rows; refuse the file as soon as they pass MAX_IMPORT_ROWS."""
+        limit = current_app.config["MAX_IMPORT_ROWS"]
+        for number, row in numbered:
+            if any(cell is not None and str(cell).strip() for cell in row):
+                if len(self.rows) == limit:
+                    raise FileRefused(_("%(source)s 的数据超过 %(limit)s 行，请拆分后再导入",
+                                        source=self.source, limit=format_number(limit)))
+                self.rows.append((number, row))
+
 
 # --- reading files ----------------------------------------------------------------------------
 
@@ -144,15 +157,13 @@ def _table_for_csv(name: str, header: list[str]) -> Table:
 
 def read_csv(data: bytes, name: str) -> Sheet:
     """One CSV file: the table is named by the file name, else told by its header."""
-    text = decode_csv(data)
+    rows = csv.reader(io.StringIO(decode_csv(data), newline=""))
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        header = next(rows, [])
+        sheet = Sheet(_table_for_csv(name, header), name, header)
+        sheet.keep(enumerate(rows, start=2))
     except csv.Error as error:
         raise FileRefused(_("CSV 格式错误：%(reason)s", reason=str(error))) from error
-    header = rows[0] if rows else []
-    table = _table_for_csv(name, header)
-    sheet = Sheet(table, name, header)
-    sheet.rows = [(number, row) for number, row in enumerate(rows[1:], start=2) if any(c.strip() for c in row)]
     return sheet
 
 
@@ -196,9 +207,7 @@ def read_xlsx(data: bytes, name: str) -> list[Sheet]:
             rows = ([*padding, *(None if cell == "" else cell for cell in row)] for row in worksheet.iter_rows())
             header = list(next(rows, ()))
             sheet = Sheet(table, _("工作表“%(name)s”", name=title.strip()), header)
-            for number, row in enumerate(rows, start=2):
-                if any(cell is not None and str(cell).strip() for cell in row):
-                    sheet.rows.append((number, row))
+            sheet.keep(enumerate(rows, start=2))
             sheets.append(sheet)
     except (CalamineError, ValueError, OSError) as error:  # the file's fault, not ours
         raise FileRefused(_("无法读取工作簿：%(reason)s", reason=str(error)[:200])) from error
