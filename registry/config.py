@@ -8,6 +8,30 @@ from pathlib import Path
 
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - replaced in production by SECRET_KEY
 
+DEV_KEY_REFUSAL = (
+    "拒绝以生产方式启动（REGISTRY_ENV=production）：SECRET_KEY 未设置，或仍是公开的开发密钥。"
+    "请把 SECRET_KEY 设为一个随机值，例如 python3 -c 'import secrets; print(secrets.token_hex(32))' 的输出。\n"
+    "Refusing to serve in production (REGISTRY_ENV=production): SECRET_KEY is unset or is the public "
+    "development key. Set SECRET_KEY to a random value, e.g. the output of "
+    "python3 -c 'import secrets; print(secrets.token_hex(32))'."
+)
+
+
+class InsecureSettings(RuntimeError):
+    """Production serving refused: a setting still holds its public development default."""
+
+
+def production() -> bool:
+    """`REGISTRY_ENV=production` (set by `make serve`): development defaults are refused, not warned about."""
+    return os.environ.get("REGISTRY_ENV", "development").strip().lower() == "production"
+
+
+def serving_refusal() -> str | None:
+    """Why the app must not serve in production as configured, or None when it may."""
+    if production() and os.environ.get("SECRET_KEY", "").strip() in ("", DEV_SECRET_KEY):
+        return DEV_KEY_REFUSAL
+    return None
+
 
 def _instance_path() -> Path:
     return Path(__file__).resolve().parent.parent / "instance"
@@ -23,7 +47,10 @@ def database_url(instance_path: Path | None = None) -> str:
 
 
 def load(instance_path: Path) -> dict:
-    """Build the Flask configuration from the environment."""
+    """Build the Flask configuration from the environment; raises InsecureSettings in production."""
+    refusal = serving_refusal()
+    if refusal:
+        raise InsecureSettings(refusal)
     secret = os.environ.get("SECRET_KEY")
     if not secret:
         warnings.warn(
