@@ -130,14 +130,6 @@ def register_template_helpers(app: Flask) -> None:
     def region_name(code: str | None) -> str:
         return region_names().get(code, code or "")
 
-    @app.template_filter("readable")
-    def readable(region_code: str) -> bool:
-        from flask_login import current_user
-
-        from registry.permissions import in_region
-
-        return current_user.is_authenticated and in_region(current_user, region_code)
-
     @app.template_filter("when")
     def when_filter(value) -> str:
         return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""

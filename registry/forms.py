@@ -8,10 +8,12 @@ from typing import TypeVar
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import Select
 from wtforms import DateField, HiddenField, IntegerField
-from wtforms.validators import InputRequired, Optional, StopValidation
+from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
 from registry.extensions import db
+from registry.models import Institution
 from registry.services import RecordInvalid, StaleEdit
 
 T = TypeVar("T")
@@ -79,8 +81,43 @@ def stale_message() -> str:
     return _("该记录已被他人修改，您的修改未保存。请查看最新内容后重新编辑。")
 
 
+def institution_named(scope: Select, raw: str | None, kind: str | None = None) -> Institution:
+    """The institution a code field names, among `scope` (a user's readable institutions).
+
+    The pickers fill "CODE 名称"; the code is what counts. Raises ValidationError with
+    a Chinese message when there is none, or it is not of `kind`.
+    """
+    code = (raw or "").strip().split(" ", 1)[0]
+    institution = db.session.scalar(scope.where(Institution.code == code)) if code else None
+    if institution is None:
+        raise ValidationError(_("未找到机构编码为 %(code)s 的机构，请从搜索结果中选择", code=code))
+    if kind is not None and institution.kind != kind:
+        raise ValidationError(_("所选机构类别不符"))
+    return institution
+
+
+def submit(form: FlaskForm, action: Callable[[], T], problems: Callable[[], dict[str, str]] | None = None,
+           aliases: dict[str, str] | None = None) -> tuple[bool, T | None]:
+    """Validate a submitted form and run its service call; (True, its result) once committed.
+
+    Every field's error shows in one pass: when the form's own checks fail, `problems`
+    (the service's rules on the same values, writing nothing) adds the errors of the
+    other fields. A broken rule or a stale version rolls back and shows why on the
+    form, keeping what was typed: (False, None).
+    """
+    if not form.is_submitted():
+        return False, None
+    if not form.validate():
+        if problems is not None and "csrf_token" not in form.errors:
+            unshown = {name: message for name, message in problems().items()
+                       if not getattr(getattr(form, (aliases or {}).get(name, name), None), "errors", None)}
+            apply_errors(form, unshown, aliases)
+        return False, None
+    return attempt(form, action, aliases)
+
+
 def attempt(form: FlaskForm, action: Callable[[], T], aliases: dict[str, str] | None = None) -> tuple[bool, T | None]:
-    """Run a service call for a submitted form and commit it; (True, its result).
+    """Run a service call for a validated form and commit it; (True, its result).
 
     A broken rule or a stale version rolls back and shows why on the form, keeping
     what was typed: (False, None).

@@ -6,13 +6,13 @@ not revealed; a record in scope that the role may not edit answers 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from flask import abort, request
 from flask_login import current_user, login_required
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, false, or_, select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, TrainingRecord, User
@@ -43,36 +43,72 @@ def role_required(*roles: str) -> Callable:
     return decorator
 
 
-def in_region(user: User, region_code: str) -> bool:
-    """Whether a user reads records of `region_code` (city-level users read all)."""
-    return user.region_code is None or user.region_code == region_code
+def scope_regions(user: User) -> frozenset[str] | None:
+    """The regions whose records the user reads and edits; None means every region.
+
+    Staff bound to a district bureau, and district officials, have their region;
+    city-level users have all. Every scoped query below starts from this.
+    """
+    return None if user.region_code is None else frozenset({user.region_code})
+
+
+def reads_region(user: User, region_code: str | None) -> bool:
+    """Whether region-level pages of `region_code` (figures, 待办) are the user's to read."""
+    regions = scope_regions(user)
+    return regions is None or region_code in regions
 
 
 def institutions_for(user: User) -> Select:
     """Institutions the user may read."""
     query = select(Institution)
-    if user.region_code is not None:
-        query = query.where(Institution.region_code == user.region_code)
+    regions = scope_regions(user)
+    if regions is not None:
+        query = query.where(Institution.region_code.in_(sorted(regions)))
     return query
+
+
+def _party_in_scope(user: User, party) -> Any:
+    scoped = institutions_for(user).with_only_columns(Institution.id).where(Institution.id == party)
+    return scoped.exists()
 
 
 def agreements_for(user: User) -> Select:
     """Agreements the user may read: the home's region or the medical party's."""
     query = select(Agreement)
-    if user.region_code is not None:
-        query = query.where(
-            or_(
-                exists().where(
-                    Institution.id == Agreement.eldercare_id,
-                    Institution.region_code == user.region_code,
-                ),
-                exists().where(
-                    Institution.id == Agreement.medical_id,
-                    Institution.region_code == user.region_code,
-                ),
-            )
-        )
+    if scope_regions(user) is not None:
+        query = query.where(or_(_party_in_scope(user, Agreement.eldercare_id),
+                                _party_in_scope(user, Agreement.medical_id)))
     return query
+
+
+def editable_agreements(user: User) -> Select:
+    """Agreements the user may edit: the home's region (DESIGN §5), for the roles that edit them."""
+    query = select(Agreement)
+    if user.role not in EDITORS["agreement"]:
+        return query.where(false())
+    if scope_regions(user) is not None:
+        query = query.where(_party_in_scope(user, Agreement.eldercare_id))
+    return query
+
+
+def readable_ids(user: User, model, ids: Iterable[int]) -> set[int]:
+    """Which of these institution or agreement ids the user may read (one scoped query a chunk)."""
+    scoped = {Institution: institutions_for, Agreement: agreements_for}[model](user)
+    return _ids_in(scoped, model, ids)
+
+
+def editable_agreement_ids(user: User, ids: Iterable[int]) -> set[int]:
+    """Which of these agreement ids the user may edit."""
+    return _ids_in(editable_agreements(user), Agreement, ids)
+
+
+def _ids_in(scoped: Select, model, ids: Iterable[int]) -> set[int]:
+    wanted = sorted({i for i in ids if i is not None and i > 0})
+    found: set[int] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found |= set(db.session.scalars(scoped.with_only_columns(model.id).where(model.id.in_(chunk))))
+    return found
 
 
 def deny_as_not_found(entity: str, entity_id: int) -> NoReturn:
@@ -85,30 +121,31 @@ def deny_as_not_found(entity: str, entity_id: int) -> NoReturn:
 MAX_ID = 2**31 - 1  # larger ids exist nowhere, and overflow SQLite's integer binding
 
 
-def _get(model, record_id: int):
+def _get_or_404(user: User, model, record_id: int, scoped: Select, entity: str):
+    """The record through the user's scoped query; 404 (audited) when it exists outside it."""
     if not 0 < record_id <= MAX_ID:
         abort(404)
-    return db.session.get(model, record_id)
+    record = db.session.scalar(scoped.where(model.id == record_id))
+    if record is None:
+        if db.session.get(model, record_id) is not None:
+            deny_as_not_found(entity, record_id)
+        abort(404)
+    return record
 
 
 def get_institution_or_404(user: User, institution_id: int) -> Institution:
     """The institution when the user may read it; 404 otherwise."""
-    institution = _get(Institution, institution_id)
-    if institution is None:
-        abort(404)
-    if not in_region(user, institution.region_code):
-        deny_as_not_found("institutions", institution_id)
-    return institution
+    return _get_or_404(user, Institution, institution_id, institutions_for(user), "institutions")
 
 
 def get_agreement_or_404(user: User, agreement_id: int) -> Agreement:
     """The agreement when the user may read it; 404 otherwise."""
-    agreement = _get(Agreement, agreement_id)
-    if agreement is None:
-        abort(404)
-    if not (in_region(user, agreement.eldercare.region_code) or in_region(user, agreement.medical.region_code)):
-        deny_as_not_found("agreements", agreement_id)
-    return agreement
+    return _get_or_404(user, Agreement, agreement_id, agreements_for(user), "agreements")
+
+
+def can_read_institution(user: User, institution: Institution | None) -> bool:
+    """Whether the user may open this institution's page (a host's or a party's link)."""
+    return institution is not None and institution.id in readable_ids(user, Institution, [institution.id])
 
 
 def can_create(user: User, kind: str) -> bool:
@@ -117,13 +154,13 @@ def can_create(user: User, kind: str) -> bool:
 
 
 def can_edit_institution(user: User, institution: Institution) -> bool:
-    """Whether the user may edit this institution."""
-    return user.role in EDITORS[institution.kind] and in_region(user, institution.region_code)
+    """Whether the user may edit this institution: the role edits its kind, and it is in scope."""
+    return user.role in EDITORS[institution.kind] and can_read_institution(user, institution)
 
 
 def can_edit_agreement(user: User, agreement: Agreement) -> bool:
     """Agreements belong to the home's region for editing."""
-    return user.role in EDITORS["agreement"] and in_region(user, agreement.eldercare.region_code)
+    return bool(editable_agreement_ids(user, [agreement.id]))
 
 
 def require_edit_institution(user: User, institution_id: int) -> Institution:
@@ -144,7 +181,8 @@ def require_edit_agreement(user: User, agreement_id: int) -> Agreement:
 
 def editable_regions(user: User) -> list[str] | None:
     """Region codes the user may register records in; None means every region."""
-    return None if user.region_code is None else [user.region_code]
+    regions = scope_regions(user)
+    return None if regions is None else sorted(regions)
 
 
 def report_regions(user: User) -> list[str] | None:
@@ -153,15 +191,15 @@ def report_regions(user: User) -> list[str] | None:
     A district official (or district staff) sees their own region in full and
     the city totals as numbers only.
     """
-    return None if user.region_code is None else [user.region_code]
+    return editable_regions(user)
 
 
 def require_drill_down(user: User, scope: str) -> None:
     """404 unless the user may list the institutions behind a number of `scope`."""
     if scope == "city":
-        if user.region_code is not None:
+        if scope_regions(user) is not None:
             abort(404)
-    elif not in_region(user, scope):
+    elif not reads_region(user, scope):
         abort(404)
 
 
@@ -171,18 +209,15 @@ TRAINING_EDITORS = frozenset({ADMIN, CIVIL_AFFAIRS, HEALTH})
 def training_for(user: User) -> Select:
     """Training records the user may read."""
     query = select(TrainingRecord)
-    if user.region_code is not None:
-        query = query.where(TrainingRecord.region_code == user.region_code)
+    regions = scope_regions(user)
+    if regions is not None:
+        query = query.where(TrainingRecord.region_code.in_(sorted(regions)))
     return query
 
 
 def require_edit_training(user: User, record_id: int) -> TrainingRecord:
     """The training record when the user may edit it: 404 out of scope, 403 read-only."""
-    record = _get(TrainingRecord, record_id)
-    if record is None:
-        abort(404)
-    if not in_region(user, record.region_code):
-        deny_as_not_found("training_records", record_id)
+    record = _get_or_404(user, TrainingRecord, record_id, training_for(user), "training_records")
     if user.role not in TRAINING_EDITORS:
         abort(403)
     return record

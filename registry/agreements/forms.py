@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
+from sqlalchemy import Select
 from wtforms import SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import InputRequired, Length, Optional
 
-from registry.forms import VersionedForm, optional_date, required_date
-from registry.vocab import SERVICES, choices
+from registry.forms import VersionedForm, institution_named, optional_date, required_date
+from registry.models import Institution
+from registry.vocab import ELDERCARE, MEDICAL, SERVICES, choices
 
 
 class ServicesField(SelectMultipleField):
@@ -42,9 +44,22 @@ class AgreementForm(VersionedForm):
     text_fields = ("signed_on", "valid_from", "valid_to", "referral_terms", "visit_frequency",
                    "fees", "eldercare_duties", "medical_duties")
 
+    def __init__(self, *args, scope: Select, **kwargs):
+        """`scope`: the institutions the user may read; parties are chosen among them."""
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        self.parties: dict[str, Institution] = {}
+
+    def validate_eldercare_code(self, field) -> None:
+        self.parties["eldercare"] = institution_named(self.scope, field.data, ELDERCARE)
+
+    def validate_medical_code(self, field) -> None:
+        self.parties["medical"] = institution_named(self.scope, field.data, MEDICAL)
+
     def values(self) -> dict:
-        """Submitted values under the service's names (parties resolved by the view)."""
-        return {name: getattr(self, name).data for name in self.text_fields}
+        """Submitted values under the service's names, with the parties resolved."""
+        return {name: getattr(self, name).data for name in self.text_fields} | {
+            "eldercare": self.parties.get("eldercare"), "medical": self.parties.get("medical")}
 
 
 class TerminateForm(VersionedForm):

@@ -14,65 +14,32 @@ from registry import permissions
 from registry.agreements import bp
 from registry.agreements.forms import AgreementForm, TerminateForm
 from registry.extensions import db
-from registry.forms import apply_errors, attempt, stale_message
+from registry.forms import attempt, submit
 from registry.listing import filters_from_request, paginate
-from registry.models import Agreement, Institution, Region, clock
+from registry.models import Agreement, Region, clock
 from registry.services import RecordInvalid, StaleEdit, audit, geo, scans, todo
 from registry.services import agreements as service
-from registry.vocab import ELDERCARE, MEDICAL
 
 ALIASES = {"eldercare": "eldercare_code", "medical": "medical_code"}
 
 
-def _party(form: AgreementForm, field: str, kind: str) -> Institution | None:
-    """The institution a party field names, among those the user may read."""
-    raw = (getattr(form, field).data or "").strip()
-    code = raw.split(" ", 1)[0]  # the picker fills "CODE 名称"
-    party = db.session.scalar(
-        permissions.institutions_for(current_user).where(Institution.code == code)
-    )
-    if party is None:
-        getattr(form, field).errors = [
-            *getattr(form, field).errors,
-            _("未找到机构编码为 %(code)s 的机构，请从搜索结果中选择", code=code),
-        ]
-    elif party.kind != kind:
-        getattr(form, field).errors = [*getattr(form, field).errors, _("所选机构类别不符")]
-        return None
-    return party
+def _form(**kwargs) -> AgreementForm:
+    """The agreement form, its parties chosen among the institutions the user may read."""
+    return AgreementForm(scope=permissions.institutions_for(current_user), **kwargs)
 
 
-def _save(form: AgreementForm, agreement=None):
-    """Validate the parties and save; returns the agreement or None (errors on the form)."""
-    home = _party(form, "eldercare_code", ELDERCARE)
-    medical = _party(form, "medical_code", MEDICAL)
-    if home is None or medical is None:
-        return None
-    if not permissions.in_region(current_user, home.region_code):
-        # Agreements belong to the home's region for editing.
-        form.eldercare_code.errors = [*form.eldercare_code.errors,
-                                      _("只能登记本区县养老机构的签约协议")]
-        return None
-    values = form.values() | {"eldercare": home, "medical": medical}
+def _save(form: AgreementForm, agreement: Agreement | None = None):
+    """Store the scan, then record the agreement (or save the edit); a refused save keeps no scan."""
+    values = form.values()
+    if form.scan.data:
+        values["scan_name"] = scans.store(form.scan.data.stream)
     try:
-        if form.scan.data:
-            values["scan_name"] = scans.store(form.scan.data.stream)
         if agreement is None:
-            agreement = service.create(values, form.services.data)
-        else:
-            service.update(agreement, values, form.services.data, form.version_number())
-    except StaleEdit:
-        db.session.rollback()
+            return service.create(values, form.services.data)
+        return service.update(agreement, values, form.services.data, form.version_number())
+    except (StaleEdit, RecordInvalid):
         scans.discard(values.get("scan_name"))
-        form.form_errors.append(stale_message())
-        return None
-    except RecordInvalid as error:
-        db.session.rollback()
-        scans.discard(values.get("scan_name"))
-        apply_errors(form, error.errors, ALIASES)
-        return None
-    db.session.commit()
-    return agreement
+        raise
 
 
 @bp.route("")
@@ -97,18 +64,18 @@ def create():
     """Record a signed agreement; `?eldercare=ID` starts from a home's page."""
     if not permissions.can_create(current_user, "agreement"):
         abort(403)
-    form = AgreementForm()
+    form = _form()
     home_id = request.args.get("eldercare", type=int)
     home = permissions.get_institution_or_404(current_user, home_id) if home_id else None
     if home is not None and request.method == "GET":
         form.eldercare_code.data = f"{home.code} {home.name}"
     if request.method == "GET" and request.args.get("medical"):
         form.medical_code.data = request.args["medical"]
-    if form.validate_on_submit():
-        agreement = _save(form)
-        if agreement is not None:
-            flash(_("已登记签约协议 %(code)s", code=agreement.code), "success")
-            return redirect(url_for(".detail", agreement_id=agreement.id))
+    saved, agreement = submit(form, lambda: _save(form),
+                              lambda: service.problems(form.values(), form.services.data), ALIASES)
+    if saved:
+        flash(_("已登记签约协议 %(code)s", code=agreement.code), "success")
+        return redirect(url_for(".detail", agreement_id=agreement.id))
     return render_template("agreements/form.html", form=form, agreement=None, home=home)
 
 
@@ -126,8 +93,8 @@ def detail(agreement_id: int):
         nearby_km=current_app.config["NEARBY_KM"],
         history=audit.history("agreements", agreement.id),
         can_edit=permissions.can_edit_agreement(current_user, agreement),
-        can_read_home=permissions.in_region(current_user, agreement.eldercare.region_code),
-        can_read_medical=permissions.in_region(current_user, agreement.medical.region_code),
+        can_read_home=permissions.can_read_institution(current_user, agreement.eldercare),
+        can_read_medical=permissions.can_read_institution(current_user, agreement.medical),
         today=today,
         warnings=todo.agreement_warnings(agreement, today, current_app.config["NEARBY_KM"]),
     )
@@ -151,14 +118,16 @@ def scan(agreement_id: int):
 def edit(agreement_id: int):
     """Edit an agreement; a save over someone else's newer save is refused."""
     agreement = permissions.require_edit_agreement(current_user, agreement_id)
-    form = AgreementForm(obj=agreement)
+    form = _form(obj=agreement)
     if request.method == "GET":
         form.eldercare_code.data = f"{agreement.eldercare.code} {agreement.eldercare.name}"
         form.medical_code.data = f"{agreement.medical.code} {agreement.medical.name}"
         form.services.data = agreement.services
         form.version.data = str(agreement.version)
-    if form.validate_on_submit() and _save(form, agreement) is not None:
-        flash(_("已保存修改"), "success")
+    saved, changed = submit(form, lambda: _save(form, agreement),
+                            lambda: service.problems(form.values(), form.services.data, agreement), ALIASES)
+    if saved:
+        flash(_("已保存修改") if changed else _("没有修改任何内容"), "success")
         return redirect(url_for(".detail", agreement_id=agreement.id))
     return render_template("agreements/form.html", form=form, agreement=agreement,
                            home=agreement.eldercare)

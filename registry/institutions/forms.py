@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from sqlalchemy import Select
+from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from registry.forms import VersionedForm, optional_date, optional_int, required_date
+from registry.forms import VersionedForm, institution_named, optional_date, optional_int, required_date
+from registry.models import Institution
 from registry.services.geocoding import PROVIDERS
 from registry.vocab import LEVELS, MEDICAL_TYPES, OWNERSHIPS, RATINGS, choices
 
@@ -39,17 +41,34 @@ class InstitutionForm(VersionedForm):
     filing_no = StringField(_l("备案号"), validators=[Optional(), Length(max=64)])
     host_code = StringField(_l("设立单位机构编码"), validators=[Optional(), Length(max=32)],
                             description=_l("由其他机构设立（内设）时填写设立单位的机构编码，可输入名称搜索"))
+    contact_person = StringField(_l("联系人"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("联系电话"), validators=[Optional(), Length(max=64)])
+    note = TextAreaField(_l("备注"), validators=[Optional(), Length(max=1000)])
 
     common_fields = ("name", "uscc", "region_code", "address", "lat", "lon", "ownership",
-                     "opened_on", "filing_no")
+                     "opened_on", "filing_no", "contact_person", "phone", "note")
     kind_fields: tuple[str, ...] = ()
 
+    def __init__(self, *args, scope: Select, **kwargs):
+        """`scope`: the institutions the user may read; a host is chosen among them."""
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        self.host: Institution | None = None
+
+    def validate_host_code(self, field) -> None:
+        if (field.data or "").strip():
+            try:
+                self.host = institution_named(self.scope, field.data)
+            except ValidationError:
+                code = field.data.strip().split(" ", 1)[0]
+                raise ValidationError(_l("未找到机构编码为 %(code)s 的设立单位", code=code)) from None
+
     def values(self) -> dict:
-        """The submitted values under the service's field names (host resolved by the view)."""
+        """The submitted values under the service's field names, with the host resolved."""
         values = {name: getattr(self, name).data for name in self.common_fields + self.kind_fields}
         if self.coord_source.data in PROVIDERS and self.lat.data is not None:
             values["coord_source"] = self.coord_source.data
-        return values
+        return values | {"host": self.host}
 
 
 class EldercareForm(InstitutionForm):
@@ -59,7 +78,8 @@ class EldercareForm(InstitutionForm):
     beds_nursing = optional_int(_l("护理型床位数"))
     rating = SelectField(_l("等级评定"), choices=choices(RATINGS, blank=_l("（未评定）")),
                          validators=[Optional()])
-    kind_fields = ("beds_total", "beds_nursing", "rating")
+    special_support = BooleanField(_l("特困供养服务机构（敬老院）"))
+    kind_fields = ("beds_total", "beds_nursing", "rating", "special_support")
 
 
 class MedicalForm(InstitutionForm):

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from registry import permissions
 from registry.display import region_names
 from registry.extensions import db
-from registry.forms import apply_errors, attempt
+from registry.forms import apply_errors, attempt, submit
 from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
@@ -30,27 +30,14 @@ def _regions() -> list[Region]:
 
 
 def _form(kind: str, **kwargs):
+    """The kind's form: regions the user may register in, a host among what they may read."""
     allowed = permissions.editable_regions(current_user)
-    form = FORMS[kind](**kwargs)
+    form = FORMS[kind](scope=permissions.institutions_for(current_user), **kwargs)
     form.region_code.choices = choices(
         {code: name for code, name in region_names().items() if allowed is None or code in allowed},
         blank=_("请选择"),
     )
     return form
-
-
-def _resolve_host(form) -> tuple[Institution | None, bool]:
-    """The host named by the form's code, scoped to what the user may read."""
-    code = (form.host_code.data or "").strip()
-    if not code:
-        return None, True
-    host = db.session.scalar(
-        permissions.institutions_for(current_user).where(Institution.code == code)
-    )
-    if host is None:
-        form.host_code.errors = [*form.host_code.errors, _("未找到机构编码为 %(code)s 的设立单位", code=code)]
-        return None, False
-    return host, True
 
 
 @bp.route("/homes")
@@ -130,20 +117,21 @@ def create():
         abort(403)
     host_id = request.args.get("host", type=int)
     host = permissions.get_institution_or_404(current_user, host_id) if host_id else None
+    if host is not None and host.closed_on is not None:
+        flash(_("%(name)s 已于 %(day)s 停业，不能再设立运营中的内设机构", name=host.name,
+                day=host.closed_on.isoformat()), "danger")
+        return redirect(url_for(".detail", institution_id=host.id))
     form = _form(kind)
     if request.method == "GET" and host is not None:
         form.host_code.data = host.code
         form.region_code.data = host.region_code
         form.address.data = host.address
         form.lat.data, form.lon.data = host.lat, host.lon
-    if form.validate_on_submit():
-        resolved, ok = _resolve_host(form)
-        if ok:
-            saved, institution = attempt(form, lambda: service.create(kind, form.values() | {"host": resolved}),
-                                         HOST_FIELD)
-            if saved:
-                flash(_("已登记：%(name)s", name=institution.name), "success")
-                return redirect(url_for(".detail", institution_id=institution.id))
+    saved, institution = submit(form, lambda: service.create(kind, form.values()),
+                                lambda: service.problems(kind, form.values()), HOST_FIELD)
+    if saved:
+        flash(_("已登记：%(name)s", name=institution.name), "success")
+        return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/form.html", form=form, kind=kind, institution=None,
                            host=host)
 
@@ -163,7 +151,9 @@ def detail(institution_id: int):
     return render_template(
         "institutions/detail.html",
         institution=institution,
-        units=[u for u in institution.units if permissions.in_region(current_user, u.region_code)],
+        units=list(db.session.scalars(permissions.institutions_for(current_user)
+                                      .where(Institution.host_id == institution.id).order_by(Institution.name))),
+        can_read_host=permissions.can_read_institution(current_user, institution.host),
         agreements=[(a, agreement_service.status_on(a, today)) for a in agreements],
         history=audit.history("institutions", institution.id),
         can_edit=permissions.can_edit_institution(current_user, institution),
@@ -175,7 +165,7 @@ def detail(institution_id: int):
         distance_km=geo.distance_km,
         warnings=todo.record_warnings(institution, today),
         nearby=(geo.nearest_medical(institution.lat, institution.lon, today, 5,
-                                    region_code=current_user.region_code, home_id=institution.id)
+                                    scope=permissions.institutions_for(current_user), home_id=institution.id)
                 if institution.is_eldercare and institution.lat is not None else []),
         nearby_km=current_app.config["NEARBY_KM"],
     )
@@ -190,14 +180,11 @@ def edit(institution_id: int):
     if request.method == "GET":
         form.host_code.data = institution.host.code if institution.host else ""
         form.version.data = str(institution.version)
-    if form.validate_on_submit():
-        resolved, ok = _resolve_host(form)
-        if ok:
-            saved, changed = attempt(form, lambda: service.update(
-                institution, form.values() | {"host": resolved}, form.version_number()), HOST_FIELD)
-            if saved:
-                flash(_("已保存修改") if changed else _("没有修改任何内容"), "success")
-                return redirect(url_for(".detail", institution_id=institution.id))
+    saved, changed = submit(form, lambda: service.update(institution, form.values(), form.version_number()),
+                            lambda: service.problems(institution.kind, form.values(), institution), HOST_FIELD)
+    if saved:
+        flash(_("已保存修改") if changed else _("没有修改任何内容"), "success")
+        return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/form.html", form=form, kind=institution.kind,
                            institution=institution, host=institution.host)
 

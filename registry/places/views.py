@@ -77,9 +77,9 @@ def nearby():
         lat, lon = request.args.get("lat", type=float), request.args.get("lon", type=float)
     if lat is None or lon is None:
         return jsonify(results=[], reason="no_coordinates")
-    # A district user chooses among their own region's institutions, as the forms allow.
-    found = geo.nearest_medical(lat, lon, clock.today(), limit, medical_type, current_user.region_code,
-                                home.id if home is not None else None)
+    # A user chooses among the institutions they may read, as the forms allow.
+    found = geo.nearest_medical(lat, lon, clock.today(), limit, medical_type,
+                                permissions.institutions_for(current_user), home.id if home is not None else None)
     nearby_km = current_app.config["NEARBY_KM"]
     return jsonify(results=[
         {"code": n.institution.code, "name": n.institution.name, "type": n.institution.medical_type,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -76,6 +77,12 @@ def check(values: dict[str, Any], services: list[str]) -> dict[str, str]:
     ):
         errors["medical"] = _("设立单位与其内设机构属同一法人，不能相互签约")
     valid_from, valid_to = values.get("valid_from"), values.get("valid_to")
+    for key, party in (("eldercare", home), ("medical", medical)):
+        closed_on = getattr(party, "closed_on", None)
+        if key not in errors and closed_on is not None and valid_from is not None and closed_on <= valid_from:
+            # It would be 一方停业 from its first day and never count.
+            errors[key] = _("%(name)s 已于 %(day)s 停业，不能签订自此后生效的协议", name=party.name,
+                            day=closed_on.isoformat())
     if valid_from is None:
         errors["valid_from"] = _("请填写生效日期")
     if valid_to is None:
@@ -96,16 +103,26 @@ def check(values: dict[str, Any], services: list[str]) -> dict[str, str]:
     return errors
 
 
-def next_code(day: date) -> str:
-    """A free agreement number: XY + year + sequence."""
-    prefix = f"XY{day.year}"
-    count = db.session.scalar(
-        select(func.count()).select_from(Agreement).where(Agreement.code.like(f"{prefix}%"))
-    )
-    number = (count or 0) + 1
-    while db.session.scalar(select(Agreement.id).where(Agreement.code == f"{prefix}{number:05d}")):
-        number += 1
-    return f"{prefix}{number:05d}"
+class AgreementCodes:
+    """Hands out free agreement numbers, XY + year + sequence, to a form or an import."""
+
+    def __init__(self, reserved: Iterable[str] = ()):
+        self.numbers: dict[str, int] = {}
+        self.reserved = {code for code in reserved if code}
+
+    def next(self, day: date) -> str:
+        """A free number for an agreement signed (or starting) on `day`."""
+        prefix = f"XY{day.year}"
+        if prefix not in self.numbers:
+            self.numbers[prefix] = (db.session.scalar(
+                select(func.count()).select_from(Agreement).where(Agreement.code.like(f"{prefix}%"))) or 0) + 1
+        while True:
+            candidate = f"{prefix}{self.numbers[prefix]:05d}"
+            self.numbers[prefix] += 1
+            if candidate not in self.reserved and db.session.scalar(
+                    select(Agreement.id).where(Agreement.code == candidate)) is None:
+                self.reserved.add(candidate)
+                return candidate
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -124,13 +141,23 @@ def _set_services(agreement: Agreement, services: list[str]) -> None:
     agreement.service_rows = [keep.get(s) or AgreementService(service=s) for s in dict.fromkeys(services)]
 
 
+def problems(values: dict[str, Any], services: list[str] | None, agreement: Agreement | None = None
+             ) -> dict[str, str]:
+    """The rules a new agreement (or an edit of `agreement`) with these values would break; writes nothing."""
+    values = _clean(values)
+    if agreement is None:
+        return check(values, services or [])
+    merged = {f: getattr(agreement, f) for f in FIELDS} | values
+    return check(merged, agreement.services if services is None else services)
+
+
 def create(values: dict[str, Any], services: list[str], code: str | None = None) -> Agreement:
     """Record a signed agreement (validated, audited, flushed)."""
-    values = _clean(values)
-    errors = check(values, services)
+    errors = problems(values, services)
     if errors:
         raise RecordInvalid(errors)
-    agreement = Agreement(code=code or next_code(values.get("signed_on") or values["valid_from"]))
+    values = _clean(values)
+    agreement = Agreement(code=code or AgreementCodes().next(values.get("signed_on") or values["valid_from"]))
     for field, value in values.items():
         setattr(agreement, field, value)
     _set_services(agreement, services)
@@ -146,12 +173,11 @@ def update(
     """Save an edit unless someone saved since `version`; returns whether anything changed."""
     if version is not None and version != agreement.version:
         raise StaleEdit()
-    values = _clean(values)
-    merged = {f: getattr(agreement, f) for f in FIELDS} | values
-    wanted = agreement.services if services is None else services
-    errors = check(merged, wanted)
+    errors = problems(values, services, agreement)
     if errors:
         raise RecordInvalid(errors)
+    values = _clean(values)
+    wanted = agreement.services if services is None else services
     before = audit.snapshot(agreement)
     for field, value in values.items():
         setattr(agreement, field, value)

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from geopy.distance import geodesic
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from registry.extensions import db
 from registry.models import Institution
@@ -125,7 +125,7 @@ def _nearest_in(rows: list[tuple[int, float, float]], lat: float, lon: float, km
 
 
 def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_type: str | None = None,
-                    region_code: str | None = None, home_id: int | None = None,
+                    scope: Select | None = None, home_id: int | None = None,
                     start_km: float = 2.0) -> list[Nearby]:
     """The `limit` nearest operating medical institutions, by geodesic distance.
 
@@ -133,14 +133,16 @@ def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_
     holds `limit` institutions within the circle it contains, so the answer is
     exact without measuring the distance to every row. Only ids and coordinates
     are read from the box; the winners are loaded once at the end. The units
-    `home_id` set up itself are left out: a host does not sign with its own unit.
+    `home_id` set up itself are left out: a host does not sign with its own unit. `scope`
+    (a user's `permissions.institutions_for`) limits the search to what they may read.
     """
     if limit < 1:
         return []
     km = start_km
     while True:
         south, north, west, east = _box(lat, lon, km)
-        query = select(Institution.id, Institution.lat, Institution.lon).where(
+        query = (scope if scope is not None else select(Institution)).with_only_columns(
+            Institution.id, Institution.lat, Institution.lon).where(
             Institution.lat.between(south, north),
             Institution.lon.between(west, east),
             Institution.kind == MEDICAL,
@@ -148,8 +150,6 @@ def nearest_medical(lat: float, lon: float, day: date, limit: int = 10, medical_
         )
         if medical_type:
             query = query.where(Institution.medical_type == medical_type)
-        if region_code:
-            query = query.where(Institution.region_code == region_code)
         if home_id is not None:
             query = query.where(or_(Institution.host_id.is_(None), Institution.host_id != home_id))
         within = _nearest_in(list(db.session.execute(query).tuples()), lat, lon, km, limit)

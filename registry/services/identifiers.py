@@ -1,6 +1,8 @@
-"""Identifiers: the unified social credit code (GB 32100-2015)."""
+"""Identifiers: the unified social credit code (GB 32100-2015), registry codes, and names."""
 
 from __future__ import annotations
+
+import unicodedata
 
 from flask_babel import gettext as _
 from stdnum.cn import uscc
@@ -22,4 +24,18 @@ def uscc_error(value: str) -> str | None:
         return _("统一社会信用代码校验位错误，请核对")
     except (InvalidFormat, InvalidComponent):
         return _("统一社会信用代码格式错误（只含数字和大写字母，不含I、O、Z、S、V）")
+    return None
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether text holds a line break, tab or other control character (a name or a code never does)."""
+    return any(unicodedata.category(character) == "Cc" for character in value)
+
+
+def code_error(value: str) -> str | None:
+    """None when `value` can be a registry code (机构编码, 协议编号), else a Chinese reason."""
+    if has_control_characters(value):
+        return _("编码不能包含换行符、制表符等控制字符")
+    if len(value) > 32:
+        return _("编码不能超过32个字符")
     return None

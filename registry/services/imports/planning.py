@@ -1,0 +1,501 @@
+"""Planning an import: every row checked with the rights and rules of a form edit; nothing written.
+
+Rights come first (DESIGN §5): a row naming a record outside the importer's scope —
+by its code, its credit code, as a host or as an agreement party — gets one error,
+"不在您的管辖范围内", and no field rule runs on that record's stored values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from registry import permissions
+from registry.extensions import db
+from registry.models import Agreement, Institution, Region, User
+from registry.services import agreements as agreement_rules
+from registry.services import institutions as institution_rules
+from registry.services.exchange import AGREEMENTS, INSTITUTIONS, Sheet, map_header, parse_cell, parse_kind
+from registry.services.identifiers import code_error, normalise_uscc
+from registry.vocab import ELDERCARE, MEDICAL
+
+CHUNK = 500
+# Exchange columns → model fields (the rest keep their name).
+INSTITUTION_FIELDS = {"region": "region_code", "host_code": "host"}
+AGREEMENT_TEXT_FIELDS = ("visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties")
+
+
+def out_of_scope() -> str:
+    """The only thing said of a record the importer may not see (DESIGN §5)."""
+    return _("不在您的管辖范围内")
+
+
+@dataclass
+class RowError:
+    """A reason a row (or the file) cannot be imported."""
+
+    source: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = _("%(source)s 第 %(row)s 行", source=self.source, row=self.row)
+        return f"{where} {self.column}：{self.message}" if self.column else f"{where}：{self.message}"
+
+
+@dataclass
+class Ref:
+    """An institution a row may refer to: in the register (id > 0) or new in the file (id < 0)."""
+
+    id: int
+    code: str
+    kind: str
+    region_code: str
+    host_id: int | None
+    name: str
+    closed_on: date | None = None
+
+    @classmethod
+    def of(cls, institution: Institution) -> Ref:
+        return cls(institution.id, institution.code, institution.kind, institution.region_code,
+                   institution.host_id, institution.name, institution.closed_on)
+
+
+@dataclass
+class Cells:
+    """One row as read: its place, its parsed cells, and the cells that could not be read."""
+
+    source: str
+    row: int
+    values: dict[str, Any]
+    errors: list[RowError]
+
+    def error(self, column: str, message: str) -> RowError:
+        return RowError(self.source, self.row, column, message)
+
+
+@dataclass
+class InstitutionRow:
+    source: str
+    row: int
+    kind: str
+    code: str
+    values: dict[str, Any]  # model fields present in the file (host as a code)
+    existing: Institution | None
+    unreadable: set[str]  # labels of the cells that could not be read
+    ref: Ref | None = None
+    action: str = "create"  # create | update | unchanged
+
+
+@dataclass
+class AgreementRow:
+    source: str
+    row: int
+    code: str | None
+    values: dict[str, Any]
+    services: list[str] | None
+    existing: Agreement | None
+    action: str = "create"
+
+
+@dataclass
+class Plan:
+    """What an import would do, and why it cannot when `errors` is not empty."""
+
+    institutions: list[InstitutionRow] = field(default_factory=list)
+    agreements: list[AgreementRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        result = {}
+        for name, rows in (("institutions", self.institutions), ("agreements", self.agreements)):
+            result[name] = {a: sum(1 for r in rows if r.action == a) for a in ("create", "update", "unchanged")}
+        return result
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
+    """`items` in lists of at most `size` (bound parameters stay within every database's limit)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _fetch(model, column, values: set, *options) -> list:
+    found = []
+    for chunk in chunks(sorted(v for v in values if v)):
+        found += db.session.scalars(select(model).where(column.in_(chunk)).options(*options)).all()
+    return found
+
+
+def _label(field_name: str) -> str:
+    """The exchange label of a model field, for error messages."""
+    key = {"region_code": "region", "host": "host_code"}.get(field_name, field_name)
+    for table in (INSTITUTIONS, AGREEMENTS):
+        for column in table.columns:
+            if column.key == key:
+                return column.label
+    return {"eldercare": "养老机构编码", "medical": "医疗机构编码"}.get(field_name, field_name)
+
+
+def _kind_label(kind: str) -> str:
+    return "养老机构" if kind == ELDERCARE else "医疗卫生机构"
+
+
+def plan(sheets: list[Sheet], user: User | None) -> Plan:
+    """Validate every row of the file against the register as `user` (None: the system); nothing is written."""
+    return Planner(user).plan(sheets)
+
+
+class Planner:
+    """One import's lookups: regions, the records the file names, and what the user may touch."""
+
+    def __init__(self, user: User | None):
+        self.user = user
+        self.result = Plan()
+        self.regions = {r.code: r for r in db.session.scalars(select(Region))}
+        self.region_by_name = ({r.name: r.code for r in self.regions.values()}
+                               | {r.name_en.lower(): r.code for r in self.regions.values()})
+        self.refs: dict[str, Ref] = {}  # institution code → the register's record or the file's row
+        self.readable: set[int] = set()  # ids of the register's institutions the user may read
+        self.db_values: dict[tuple[str, Any], set[int]] = {}
+        self.file_values: dict[tuple[str, Any], int] = {}  # unique value → the id (or ref id) claiming it
+
+    # The rules' questions about other records (institution_rules.check's `lookups`).
+
+    def region_name(self, code: str) -> str | None:
+        region = self.regions.get(code)
+        return region.name if region else None
+
+    def taken(self, field_name: str, value: Any, current_id: int | None) -> bool:
+        owners = self.db_values.get((field_name, value), set()) - {current_id}
+        claimed = self.file_values.get((field_name, value))
+        return bool(owners) or (claimed is not None and claimed != current_id)
+
+    # Rights.
+
+    def _may_read(self, ref: Ref | Institution | None) -> bool:
+        return self.user is None or ref is None or ref.id < 0 or ref.id in self.readable
+
+    def _note_readable(self, institutions: Iterable[Institution]) -> None:
+        if self.user is not None:
+            self.readable |= permissions.readable_ids(self.user, Institution, [i.id for i in institutions])
+
+    def _role_problem(self, kind: str) -> str | None:
+        if self.user is None or permissions.can_create(self.user, kind):
+            return None
+        what = _kind_label(kind) if kind in (ELDERCARE, MEDICAL) else _("签约协议")
+        return _("您的角色不能导入%(kind)s", kind=what)
+
+    def _region_problem(self, region_code: str | None) -> str | None:
+        allowed = permissions.editable_regions(self.user) if self.user is not None else None
+        if allowed is None or region_code is None or region_code in allowed:
+            return None
+        return _("只能导入本区县的记录")
+
+    # Rows.
+
+    def plan(self, sheets: list[Sheet]) -> Plan:
+        self._plan_institutions([s for s in sheets if s.table is INSTITUTIONS])
+        self._plan_agreements([s for s in sheets if s.table is AGREEMENTS])
+        return self.result
+
+    def _read(self, sheets: list[Sheet]) -> list[Cells]:
+        """Every row's parsed cells; a header that cannot be read is the sheet's error."""
+        rows: list[Cells] = []
+        for sheet in sheets:
+            positions, header_errors, unknown = map_header(sheet.table, sheet.header)
+            self.result.errors += [RowError(sheet.source, 1, "", message) for message in header_errors]
+            if unknown:
+                self.result.warnings.append(_("%(source)s：忽略无法识别的列 %(names)s", source=sheet.source,
+                                              names="、".join(unknown)))
+            if header_errors:
+                continue
+            for number, raw in sheet.rows:
+                cells = Cells(sheet.source, number, {}, [])
+                for index, column in positions.items():
+                    try:
+                        cells.values[column.key] = parse_cell(column, raw[index] if index < len(raw) else None)
+                    except ValueError as error:
+                        cells.errors.append(cells.error(column.label, str(error)))
+                rows.append(cells)
+        return rows
+
+    def _report(self, cells: Cells, rule_errors: dict[str, str], unreadable: set[str]) -> None:
+        """A row's unreadable cells, then its broken rules (a cell that could not be read is not also 'missing')."""
+        self.result.errors += cells.errors
+        for field_name, message in rule_errors.items():
+            label = _label(field_name)
+            if label not in unreadable:
+                self.result.errors.append(cells.error(label, message))
+
+    def _refuse(self, cells: Cells, column: str, message: str) -> None:
+        """A row that cannot be planned further: its unreadable cells and the reason."""
+        self.result.errors += [*cells.errors, cells.error(column, message)]
+
+    # --- institutions ---------------------------------------------------------------------------
+
+    def _plan_institutions(self, sheets: list[Sheet]) -> None:
+        parsed = self._read(sheets)
+        codes = {c.values.get("code") for c in parsed}
+        host_codes = {c.values.get("host_code") for c in parsed}
+        usccs = {normalise_uscc(c.values["uscc"]) for c in parsed if c.values.get("uscc")}
+        by_code = {i.code: i for i in _fetch(Institution, Institution.code, codes | host_codes)}
+        by_uscc = {i.uscc: i for i in _fetch(Institution, Institution.uscc, usccs)}
+        names = {c.values.get("name") for c in parsed if not c.values.get("code") and not c.values.get("uscc")}
+        by_name: dict[tuple, list[Institution]] = {}
+        for institution in _fetch(Institution, Institution.name, names):
+            by_name.setdefault((institution.kind, institution.name, institution.region_code), []).append(
+                institution)
+        self._note_readable([*by_code.values(), *by_uscc.values(), *(i for v in by_name.values() for i in v)])
+        self._load_unique_values(parsed, usccs)
+
+        rows: list[InstitutionRow] = []
+        self.refs = {code: Ref.of(i) for code, i in by_code.items()}
+        seen_codes: dict[str, int] = {}
+        new_codes = institution_rules.InstitutionCodes(reserved=codes)
+        for cells in parsed:
+            row = self._institution_row(cells, by_code, by_uscc, by_name)
+            if row is None:
+                continue
+            if row.code in seen_codes:
+                self._refuse(cells, "机构编码", _("机构编码 %(code)s 与第 %(row)s 行重复", code=row.code,
+                                                 row=seen_codes[row.code]))
+                continue
+            if not row.code:
+                row.code = new_codes.next(row.kind)
+            seen_codes[row.code] = row.row
+            existing = row.existing
+            row.ref = Ref.of(existing) if existing else Ref(-(len(rows) + 1), row.code, row.kind, "", None, "")
+            row.ref.region_code = row.values.get("region_code") or row.ref.region_code
+            rows.append((row, cells))
+            self.refs[row.code] = row.ref
+
+        for row, cells in rows:  # now that every code of the file is known
+            self._check_institution(row, cells)
+        self.result.institutions = [row for row, _cells in rows]
+
+    def _load_unique_values(self, parsed: list[Cells], usccs: set[str]) -> None:
+        for field_name in institution_rules.UNIQUE_FIELDS:
+            values = usccs if field_name == "uscc" else {c.values.get(field_name) for c in parsed
+                                                          if c.values.get(field_name)}
+            column = getattr(Institution, field_name)
+            for chunk in chunks(sorted(values)):
+                for owner_id, value in db.session.execute(select(Institution.id, column).where(column.in_(chunk))):
+                    self.db_values.setdefault((field_name, value), set()).add(owner_id)
+
+    def _institution_row(self, cells: Cells, by_code, by_uscc, by_name) -> InstitutionRow | None:
+        """Identity and values of one row, or None when it cannot be planned (its error noted)."""
+        values_in = cells.values
+        code = values_in.get("code")
+        if code and code_error(code):
+            self._refuse(cells, "机构编码", code_error(code))
+            return None
+        existing = by_code.get(code) if code else None
+        if not code and values_in.get("uscc"):
+            existing = by_uscc.get(normalise_uscc(values_in["uscc"]))
+        if not self._may_read(existing):
+            self.result.errors.append(cells.error("", out_of_scope()))
+            return None
+        kind = parse_kind(values_in.get("kind")) if values_in.get("kind") else (existing.kind if existing else None)
+        if kind is None:
+            self._refuse(cells, "机构类别", _("机构类别应为“养老机构”或“医疗卫生机构”（eldercare / medical）"))
+            return None
+        if existing is not None and existing.kind != kind:
+            self._refuse(cells, "机构类别", _("机构 %(code)s 已登记为%(kind)s，类别不能更改", code=existing.code,
+                                             kind=_kind_label(existing.kind)))
+            return None
+        values = {INSTITUTION_FIELDS.get(key, key): value for key, value in values_in.items()
+                  if key not in ("code", "kind")}
+        if values.get("region_code") is not None:
+            raw = values["region_code"]
+            region = raw if raw in self.regions else self.region_by_name.get(raw) or self.region_by_name.get(
+                raw.lower())
+            if region is None:
+                self._refuse(cells, "所属区县", _("所属区县不存在：%(value)s", value=raw))
+                return None
+            values["region_code"] = region
+        if existing is None and not code and not values_in.get("uscc"):
+            candidates = by_name.get((kind, values.get("name"), values.get("region_code")), [])
+            existing = candidates[0] if len(candidates) == 1 and self._may_read(candidates[0]) else None
+        return InstitutionRow(cells.source, cells.row, kind, existing.code if existing else (code or ""), values,
+                              existing, {e.column for e in cells.errors})
+
+    def _check_institution(self, row: InstitutionRow, cells: Cells) -> None:
+        """Rights first, then the form's rules on the row as it would stand after the import."""
+        existing = row.existing
+        fields = [f for f in institution_rules.COMMON_FIELDS + institution_rules.KIND_FIELDS[row.kind]
+                  if f != "host"]
+        given = institution_rules.clean(row.kind, {k: v for k, v in row.values.items() if k != "host"})
+        if existing is None:
+            merged = institution_rules.clean(row.kind, {f: None for f in fields}) | given
+        else:
+            merged = {f: getattr(existing, f) for f in fields} | given
+        problem = self._role_problem(row.kind) or self._region_problem(merged.get("region_code"))
+        if problem:
+            self._refuse(cells, "", problem)
+            return
+        if ("lat" in given or "lon" in given) and (existing is None or (merged["lat"], merged["lon"]) != (
+                existing.lat, existing.lon)):
+            merged["coord_source"] = given["coord_source"] = "import" if merged.get("lat") is not None else ""
+
+        host_ref = None
+        if row.values.get("host"):
+            host_ref = self.refs.get(row.values["host"])
+            if host_ref is None:
+                self._refuse(cells, "设立单位机构编码", _("未找到机构编码为 %(code)s 的设立单位",
+                                                          code=row.values["host"]))
+                return
+            if not self._may_read(host_ref):
+                self._refuse(cells, "设立单位机构编码", out_of_scope())
+                return
+        elif "host" not in row.values and existing is not None and existing.host is not None:
+            host_ref = self.refs.get(existing.host.code) or Ref.of(existing.host)
+        merged["host"] = host_ref
+        row.ref.region_code, row.ref.name = merged.get("region_code") or "", merged.get("name") or ""
+        row.ref.closed_on = merged.get("closed_on")
+
+        errors = institution_rules.check(row.kind, merged, current=row.ref, lookups=self)
+        row.ref.host_id = host_ref.id if host_ref else None
+        for field_name in institution_rules.UNIQUE_FIELDS:
+            value = merged.get(field_name)
+            if value and self.file_values.setdefault((field_name, value), row.ref.id) != row.ref.id:
+                errors.setdefault(field_name, _("与文件中另一行重复：%(value)s", value=value))
+        self._report(cells, errors, row.unreadable)
+        if errors or cells.errors:
+            return
+
+        if existing is None:
+            row.action = "create"
+            # A blank where the model has a default (两证合一: 否) takes the default.
+            row.values = {f: merged.get(f) for f in fields
+                          if merged.get(f) is not None or institution_rules.INSERT_DEFAULTS.get(f) is None}
+            row.values["host_id"] = host_ref
+            return
+        changes: dict[str, Any] = {k: v for k, v in given.items() if v != getattr(existing, k)}
+        if "host" in row.values and (host_ref.id if host_ref else None) != existing.host_id:
+            changes["host_id"] = host_ref
+        row.values = changes
+        row.action = "update" if changes else "unchanged"
+
+    # --- agreements -----------------------------------------------------------------------------
+
+    def _plan_agreements(self, sheets: list[Sheet]) -> None:
+        parsed = self._read(sheets)
+        if not parsed:
+            return
+        party_codes = {c.values.get(k) for c in parsed for k in ("eldercare_code", "medical_code")}
+        parties = _fetch(Institution, Institution.code, party_codes - set(self.refs))
+        self._note_readable(parties)
+        self.refs |= {i.code: Ref.of(i) for i in parties}
+        # The services are compared row by row: load them with their agreements, not one query each.
+        services = selectinload(Agreement.service_rows)
+        by_code = {a.code: a for a in _fetch(Agreement, Agreement.code, {c.values.get("code") for c in parsed},
+                                             services)}
+        home_ids = {self.refs[c.values["eldercare_code"]].id for c in parsed
+                    if c.values.get("eldercare_code") in self.refs and self.refs[c.values["eldercare_code"]].id > 0}
+        by_terms: dict[tuple, list[Agreement]] = {}
+        for agreement in _fetch(Agreement, Agreement.eldercare_id, home_ids, services):
+            key = (agreement.eldercare_id, agreement.medical_id, agreement.valid_from, agreement.valid_to)
+            by_terms.setdefault(key, []).append(agreement)
+        self.editable_agreements = (
+            permissions.editable_agreement_ids(self.user, [a.id for a in by_code.values()])
+            if self.user is not None else {a.id for a in by_code.values()})
+
+        seen: dict[str, int] = {}
+        new_codes = agreement_rules.AgreementCodes(reserved=by_code)
+        for cells in parsed:
+            row = self._agreement_row(cells, by_code, by_terms)
+            if row is None:
+                continue
+            if row.code in seen:
+                self._refuse(cells, "协议编号", _("协议编号 %(code)s 与第 %(row)s 行重复", code=row.code,
+                                                 row=seen[row.code]))
+                continue
+            if not row.code:
+                row.code = new_codes.next(row.values.get("signed_on") or row.values["valid_from"])
+            new_codes.reserved.add(row.code)
+            seen[row.code] = row.row
+            self.result.agreements.append(row)
+
+    def _agreement_row(self, cells: Cells, by_code, by_terms) -> AgreementRow | None:
+        """Rights first (the agreement, its parties, the role), then the agreement's rules."""
+        code = cells.values.get("code")
+        if code and code_error(code):
+            self._refuse(cells, "协议编号", code_error(code))
+            return None
+        existing = by_code.get(code) if code else None
+        if existing is not None and existing.id not in self.editable_agreements:
+            self.result.errors.append(cells.error("", out_of_scope()))
+            return None
+        problem = self._role_problem("agreement")
+        if problem:
+            self._refuse(cells, "", problem)
+            return None
+        parties: dict[str, Ref] = {}
+        for key, kind, label in (("eldercare_code", ELDERCARE, "养老机构编码"), ("medical_code", MEDICAL, "医疗机构编码")):
+            party_code = cells.values.get(key)
+            if not party_code:
+                continue
+            ref = self.refs.get(party_code)
+            if ref is None:
+                self._refuse(cells, label, _("未找到机构编码为 %(code)s 的机构", code=party_code))
+                return None
+            if not self._may_read(ref):
+                self._refuse(cells, label, out_of_scope())
+                return None
+            if ref.kind != kind:
+                self._refuse(cells, label, _("%(code)s 不是%(kind)s", code=party_code, kind=_kind_label(kind)))
+                return None
+            parties[key] = ref
+        home = parties.get("eldercare_code") or (Ref.of(existing.eldercare) if existing else None)
+        medical = parties.get("medical_code") or (Ref.of(existing.medical) if existing else None)
+        problem = self._region_problem(home.region_code if home else None)
+        if problem:
+            self._refuse(cells, "", problem)
+            return None
+
+        values = {k: v for k, v in cells.values.items()
+                  if k not in ("code", "eldercare_code", "medical_code", "services")}
+        fields = [f for f in agreement_rules.FIELDS if f not in ("eldercare", "medical")]
+        merged = {f: getattr(existing, f) for f in fields} if existing else dict.fromkeys(fields)
+        for text_field in AGREEMENT_TEXT_FIELDS:
+            if merged.get(text_field) is None:
+                merged[text_field] = ""
+            if text_field in values and values[text_field] is None:
+                values[text_field] = ""
+        merged |= values
+        if existing is None and not code and home and medical and home.id > 0 and medical.id > 0:
+            matches = by_terms.get((home.id, medical.id, merged.get("valid_from"), merged.get("valid_to")), [])
+            existing = matches[0] if len(matches) == 1 else None
+        services = cells.values.get("services") if "services" in cells.values else None
+        wanted = services if services is not None else (existing.services if existing else [])
+        errors = agreement_rules.check(merged | {"eldercare": home, "medical": medical}, wanted)
+        self._report(cells, errors, {e.column for e in cells.errors})
+        if errors or cells.errors:
+            return None
+        row = AgreementRow(cells.source, cells.row, existing.code if existing else code, values, services, existing)
+        row.values = merged | {"eldercare_id": home, "medical_id": medical}
+        if existing is not None:
+            changes = {k: v for k, v in values.items() if v != getattr(existing, k)}
+            if home.id != existing.eldercare_id:
+                changes["eldercare_id"] = home
+            if medical.id != existing.medical_id:
+                changes["medical_id"] = medical
+            row.values = changes
+            if services is not None and set(services) == set(existing.services):
+                row.services = None
+            row.action = "update" if changes or row.services is not None else "unchanged"
+        return row
