@@ -115,6 +115,17 @@ def test_the_template_shows_a_formula_like_region_name_as_text(app, client, heal
     _assert_workbook_shows_text(response.data, [HYPERLINK])
 
 
+def test_a_control_character_in_a_field_does_not_break_the_workbook_exports(app, client, make, admin):
+    home = make.home(name="控制字符养老院", address="油城\x07路")
+    make.agreement(home, make.medical(), fees="\x07=1+1")
+    registry = client.get("/data/export/registry.xlsx")
+    assert registry.status_code == 200
+    _assert_workbook_shows_text(registry.data, ["=1+1"])
+    assert "油城路" in {c.value for row in load_workbook(io.BytesIO(registry.data))["机构"].iter_rows() for c in row}
+    assert client.get("/data/export/agreements.xlsx").status_code == 200
+    assert "油城\x07路" in client.get("/data/export/institutions.csv").data.decode("utf-8-sig")  # CSV keeps it
+
+
 APOSTROPHE_NAMES = ["'=撇号等号养老院", "''@两个撇号养老院", "'撇号开头养老院", "=HYPERLINK(\"http://x\",\"y\")养老院"]
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
 # A tab or CR anywhere at the start, or = + - @ after any leading whitespace.
 _FORMULA = re.compile(r"[\t\r]|[ \t\r\n]*[=+\-@]")
 _APOSTROPHES = re.compile(r"'*")
@@ -43,8 +45,12 @@ def unescape(text: str) -> str:
 
 
 def safe_cell(value: Any) -> Any:
-    """A value as an .xlsx cell: text escaped, numbers and dates as they are."""
-    return escape(value) if isinstance(value, str) else value
+    """A value as an .xlsx cell: text escaped, numbers and dates as they are.
+
+    Control characters other than tab, CR and LF cannot be stored in an .xlsx file at all
+    (openpyxl refuses the whole workbook), so they are left out of the cell.
+    """
+    return escape(ILLEGAL_CHARACTERS_RE.sub("", value)) if isinstance(value, str) else value
 
 
 def csv_cell(value: Any) -> str:
