@@ -12,6 +12,8 @@ from wtforms.fields.choices import SelectChoice
 ELDERCARE = "eldercare"
 MEDICAL = "medical"
 KINDS = {ELDERCARE: _l("养老机构"), MEDICAL: _l("医疗卫生机构")}
+# Who supervises and edits each kind (63号 clause 十一).
+DEPARTMENTS = {ELDERCARE: _l("民政部门"), MEDICAL: _l("卫生健康部门")}
 
 OWNERSHIPS = {
     "公办": _l("公办"),

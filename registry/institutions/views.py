@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from registry import permissions
+from registry import permissions, vocab
 from registry.display import region_names
 from registry.extensions import db
 from registry.forms import apply_errors, attempt, submit
@@ -195,19 +195,28 @@ def close(institution_id: int):
     """停业 with a date; offers to close the in-house units too. Never deletes."""
     institution = permissions.require_edit_institution(current_user, institution_id)
     form = CloseForm()
+
+    def may_edit(unit: Institution) -> bool:
+        return permissions.can_edit_institution(current_user, unit)
+
     operating_units = [u for u in institution.units if u.closed_on is None]
     if request.method == "GET":
         form.closed_on.data = clock.today()
         form.version.data = str(institution.version)
-        form.close_units.data = bool(operating_units)
+        form.close_units.data = any(may_edit(u) for u in operating_units)
     if form.validate_on_submit():
-        saved, closed = attempt(form, lambda: service.close(
-            institution, form.closed_on.data, form.close_units.data, form.version_number()))
+        saved, result = attempt(form, lambda: service.close(
+            institution, form.closed_on.data, form.close_units.data, form.version_number(), may_edit))
         if saved:
+            closed, left = result
             flash(_("已办理停业：%(names)s", names="、".join(i.name for i in closed)), "success")
+            for unit in left:
+                flash(_("%(name)s 须由%(department)s办理停业，已列入其待办", name=unit.name,
+                        department=vocab.DEPARTMENTS[unit.kind]), "warning")
             return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/close.html", form=form, institution=institution,
-                           units=operating_units)
+                           units=[u for u in operating_units if may_edit(u)],
+                           others=[u for u in operating_units if not may_edit(u)])
 
 
 @bp.route("/institutions/<int:institution_id>/delete", methods=["GET", "POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,15 +13,15 @@ from sqlalchemy import Select, func, or_, select
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region
 from registry.services import RecordInvalid, StaleEdit, audit
-from registry.services.identifiers import normalise_uscc, uscc_error
+from registry.services.identifiers import has_control_characters, normalise_uscc, uscc_error
 from registry.vocab import ELDERCARE, KINDS, LEVELS, MEDICAL, MEDICAL_TYPES, OWNERSHIPS, RATINGS
 
 COMMON_FIELDS = (
     "name", "uscc", "region_code", "address", "lat", "lon", "coord_source", "ownership",
-    "opened_on", "closed_on", "filing_no", "host",
+    "opened_on", "closed_on", "filing_no", "host", "contact_person", "phone", "note",
 )
 KIND_FIELDS = {
-    ELDERCARE: ("beds_total", "beds_nursing", "rating"),
+    ELDERCARE: ("beds_total", "beds_nursing", "rating", "special_support"),
     MEDICAL: (
         "medical_type", "level", "licence_no", "two_in_one",
         "insurance_applied_on", "insurance_designated_on",
@@ -28,7 +29,7 @@ KIND_FIELDS = {
 }
 CODE_PREFIX = {ELDERCARE: "YL", MEDICAL: "YY"}
 # Free-text fields stored as "" when empty; other blanks are stored as null.
-TEXT_FIELDS = frozenset({"address", "coord_source"})
+TEXT_FIELDS = frozenset({"address", "coord_source", "contact_person", "phone", "note"})
 
 
 def _blank(value: Any) -> bool:
@@ -36,6 +37,12 @@ def _blank(value: Any) -> bool:
 
 
 UNIQUE_FIELDS = ("uscc", "filing_no", "licence_no")
+# What a bulk insert (an import) writes for a field a row does not give: the model's default.
+INSERT_DEFAULTS = {
+    column.name: column.default.arg if column.default is not None and column.default.is_scalar else None
+    for column in Institution.__table__.columns
+    if column.name not in ("id", "code", "kind", "version", "created_at", "updated_at")
+}
 
 
 class DatabaseLookups:
@@ -85,6 +92,8 @@ def check(kind: str, values: dict[str, Any], current=None, lookups=None) -> dict
         return {"kind": _("机构类别无效")}
     if _blank(values.get("name")):
         errors["name"] = _("请填写机构名称")
+    elif has_control_characters(values["name"]):
+        errors["name"] = _("机构名称不能包含换行符、制表符等控制字符")
     region = values.get("region_code")
     if _blank(region):
         errors["region_code"] = _("请选择所属区县")
@@ -122,7 +131,7 @@ def check(kind: str, values: dict[str, Any], current=None, lookups=None) -> dict
             errors["rating"] = _("等级无效")
     else:
         errors.update(_check_medical(values, current_id, lookups))
-    errors.update(_check_host(kind, values, current_id, lookups))
+    errors.update(_check_host(kind, values, current_id, getattr(current, "host_id", None), lookups))
     return errors
 
 
@@ -157,8 +166,9 @@ def _check_medical(values: dict[str, Any], current_id: int | None, lookups) -> d
     return errors
 
 
-def _check_host(kind: str, values: dict[str, Any], current_id: int | None, lookups) -> dict[str, str]:
-    """`host` is the host institution (or anything with id, kind, region_code, host_id)."""
+def _check_host(kind: str, values: dict[str, Any], current_id: int | None, previous_host_id: int | None,
+                lookups) -> dict[str, str]:
+    """`host` is the host institution (or anything with id, kind, region_code, host_id, closed_on)."""
     host = values.get("host")
     if host is None:
         return {}
@@ -168,21 +178,39 @@ def _check_host(kind: str, values: dict[str, Any], current_id: int | None, looku
         return {"host": _("设立单位须为另一类机构（养老机构设立医疗机构，或医疗机构设立养老机构）")}
     if current_id is not None and host.host_id == current_id:
         return {"host": _("两个机构不能互为设立单位")}
+    # A unit may outlive its host, but a closed host sets up nothing new (a unit newly under it
+    # that would still operate after the host's closing).
+    unit_closes = values.get("closed_on")
+    if (host.closed_on is not None and host.id != previous_host_id
+            and (unit_closes is None or unit_closes > host.closed_on)):
+        return {"host": _("设立单位已于 %(day)s 停业，不能再设立运营中的内设机构", day=host.closed_on.isoformat())}
     if values.get("region_code") and host.region_code != values["region_code"]:
         region = lookups.region_name(host.region_code) or host.region_code
         return {"region_code": _("内设机构须与设立单位在同一区县（%(region)s）", region=region)}
     return {}
 
 
-def next_code(kind: str) -> str:
-    """A registry code not yet used: YL… for homes, YY… for medical institutions."""
-    prefix = CODE_PREFIX[kind]
-    number = (db.session.scalar(select(func.max(Institution.id))) or 0) + 1
-    while True:
-        candidate = f"{prefix}{number:07d}"
-        if db.session.scalar(select(Institution.id).where(Institution.code == candidate)) is None:
-            return candidate
-        number += 1
+class InstitutionCodes:
+    """Hands out registry codes not yet used: YL… for homes, YY… for medical institutions.
+
+    One allocator serves the form (one code) and an import (many, besides the codes
+    the file itself claims in `reserved`).
+    """
+
+    def __init__(self, reserved: Iterable[str] = ()):
+        self.number = (db.session.scalar(select(func.max(Institution.id))) or 0) + 1
+        self.reserved = {code for code in reserved if code}
+
+    def next(self, kind: str) -> str:
+        """A free code for a new institution of `kind`."""
+        while True:
+            candidate = f"{CODE_PREFIX[kind]}{self.number:07d}"
+            self.number += 1
+            if candidate in self.reserved:
+                continue
+            if db.session.scalar(select(Institution.id).where(Institution.code == candidate)) is None:
+                self.reserved.add(candidate)
+                return candidate
 
 
 def _apply(institution: Institution, values: dict[str, Any]) -> None:
@@ -196,13 +224,22 @@ def _apply(institution: Institution, values: dict[str, Any]) -> None:
         setattr(institution, field, value)
 
 
+def problems(kind: str, values: dict[str, Any], institution: Institution | None = None) -> dict[str, str]:
+    """The rules a new record (or an edit of `institution`) with these values would break; writes nothing."""
+    values = clean(kind, values)
+    if institution is None:
+        return check(kind, values)
+    merged = {f: getattr(institution, f) for f in COMMON_FIELDS + KIND_FIELDS[kind]} | values
+    return check(kind, merged, current=institution)
+
+
 def create(kind: str, values: dict[str, Any], code: str | None = None) -> Institution:
     """Register a new institution of `kind` (validated, audited, flushed)."""
-    values = clean(kind, values)
-    errors = check(kind, values)
+    errors = problems(kind, values)
     if errors:
         raise RecordInvalid(errors)
-    institution = Institution(kind=kind, code=code or next_code(kind))
+    values = clean(kind, values)
+    institution = Institution(kind=kind, code=code or InstitutionCodes().next(kind))
     _apply(institution, values)
     db.session.add(institution)
     db.session.flush()
@@ -217,12 +254,10 @@ def update(institution: Institution, values: dict[str, Any], version: int | None
     """
     if version is not None and version != institution.version:
         raise StaleEdit()
-    values = clean(institution.kind, values)
-    merged = {f: getattr(institution, f) for f in COMMON_FIELDS + KIND_FIELDS[institution.kind]}
-    merged.update(values)
-    errors = check(institution.kind, merged, current=institution)
+    errors = problems(institution.kind, values, institution)
     if errors:
         raise RecordInvalid(errors)
+    values = clean(institution.kind, values)
     before = audit.snapshot(institution)
     _apply(institution, values)
     db.session.flush()
@@ -230,30 +265,52 @@ def update(institution: Institution, values: dict[str, Any], version: int | None
     if not audit.changed(before, after):
         return False
     audit.record("update", institution, before=before, after=after, summary=institution.name)
+    follow_host_region(institution)
     return True
 
 
+def follow_host_region(host: Institution, user=None) -> list[Institution]:
+    """Move the host's in-house units into its region, each change audited (DESIGN §5).
+
+    A unit is counted in its host's region and must lie in it; the move is part of the
+    host's change, whoever edits the unit's own fields.
+    """
+    moved = []
+    for unit in host.units:
+        if unit.region_code != host.region_code:
+            before = audit.snapshot(unit)
+            unit.region_code = host.region_code
+            db.session.flush()
+            audit.record("update", unit, before=before, after=audit.snapshot(unit), user=user,
+                         summary=_("%(name)s（随设立单位迁入%(region)s）", name=unit.name,
+                                   region=DatabaseLookups().region_name(host.region_code)))
+            moved.append(unit)
+    return moved
+
+
 def close(
-    institution: Institution, day: date, close_units: bool = False, version: int | None = None
-) -> list[Institution]:
+    institution: Institution, day: date, close_units: bool = False, version: int | None = None,
+    may_edit: Callable[[Institution], bool] = lambda _unit: True,
+) -> tuple[list[Institution], list[Institution]]:
     """停业: set the closing day (never deletes); optionally close operating units too.
 
-    Refused when someone saved the record since `version` was read. Returns every
-    institution closed, the host first.
+    Only the units `may_edit` allows are closed (DESIGN §5: a home's clinic is health's
+    to close); the others are returned so the department responsible can be told, and
+    they show in its 待办. Refused when someone saved the record since `version` was
+    read. Returns (every institution closed, the host first; the units left open).
     """
     if version is not None and version != institution.version:
         raise StaleEdit()
     if day < institution.opened_on:
         raise RecordInvalid({"closed_on": _("停业日期不能早于成立日期")})
-    targets = [institution]
-    if close_units:
-        targets += [u for u in institution.units if u.closed_on is None and u.opened_on <= day]
+    operating = [u for u in institution.units if u.closed_on is None and u.opened_on <= day] if close_units else []
+    targets = [institution] + [u for u in operating if may_edit(u)]
     for target in targets:
         before = audit.snapshot(target)
         target.closed_on = day
         db.session.flush()
         audit.record("close", target, before=before, after=audit.snapshot(target), summary=target.name)
-    return targets
+    return targets, [u for u in operating if u not in targets]
 
 
 def references(institution: Institution) -> int:

@@ -27,6 +27,7 @@ KINDS = {
     "agreement_expired": _l("签约协议已到期且无续签"),
     "parties_far": _l("签约双方距离超出周边范围"),
     "outside_region": _l("坐标不在所属区县范围内，请核对坐标或区县"),
+    "unit_of_closed_host": _l("设立单位已停业，内设机构仍在运营，请核实并办理停业"),
 }
 
 
@@ -86,6 +87,17 @@ def items(user: User, today: date, nearby_km: float, region: str | None = None) 
         if kind:
             since = unit.opened_on if kind == "insurance_not_applied" else unit.insurance_applied_on
             found.append(TodoItem(kind, months_after(since, INSURANCE_MONTHS), unit.region_code, unit))
+
+    # Units still operating after their host closed, for the department that must close them
+    # (closing a host closes only the units the closing user may edit; DESIGN §5).
+    host = aliased(Institution)
+    orphans = (select(Institution).join(host, host.id == Institution.host_id)
+               .where(Institution.id.in_(scope), Institution.operating_on(today),
+                      host.closed_on.is_not(None), host.closed_on <= today)
+               .options(selectinload(Institution.host)))
+    for unit in db.session.scalars(orphans):
+        if permissions.can_create(user, unit.kind):
+            found.append(TodoItem("unit_of_closed_host", unit.host.closed_on, unit.region_code, unit))
 
     located = select(Institution).where(Institution.id.in_(scope), Institution.lat.is_not(None),
                                         Institution.operating_on(today))

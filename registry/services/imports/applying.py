@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, insert, select, text, update
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, AuditEvent, Institution, User
 from registry.models.clock import utcnow
+from registry.services import institutions as institution_rules
 from registry.services.audit import snapshot
 from registry.services.imports.planning import Plan, Ref, chunks
 from registry.services.institutions import INSERT_DEFAULTS
@@ -49,8 +50,13 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         done = {id(r) for r in ready}
         pending = [r for r in pending if id(r) not in done]
 
-    _bulk_update(table, [r for r in plan_.institutions if r.action == "update"], now, user_id, events,
-                 "institutions")
+    updated = [r for r in plan_.institutions if r.action == "update"]
+    _bulk_update(table, updated, now, user_id, events, "institutions")
+    moved = [r.existing.id for r in updated if "region_code" in r.values]
+    if moved:  # in-house units go with their host (DESIGN §5)
+        db.session.expire_all()
+        for host in db.session.scalars(select(Institution).where(Institution.id.in_(moved))):
+            institution_rules.follow_host_region(host, user)
 
     agreements = Agreement.__table__
     created = [r for r in plan_.agreements if r.action == "create"]
