@@ -13,19 +13,25 @@ from tests.factories import GAOZHOU, MAONAN
 
 REGIONS = {MAONAN: "mn", GAOZHOU: "gz"}
 ROLES = ("civil_affairs", "health", "district_official")
-# Routes naming one record; {x_home} etc. are filled with the record of one region.
+CIVIL, HEALTH, OFFICIAL = ROLES
+EVERYONE = frozenset(ROLES)
+# Routes naming one record, and the roles that may use it on a record of their own region (DESIGN §5);
+# {home} etc. are filled with the records of one region.
 RECORD_ROUTES = [
-    ("GET", "/institutions/{home}"), ("GET", "/institutions/{home}/edit"), ("POST", "/institutions/{home}/edit"),
-    ("GET", "/institutions/{home}/close"), ("POST", "/institutions/{home}/close"),
-    ("GET", "/institutions/{home}/delete"), ("GET", "/institutions/{hospital}"),
-    ("GET", "/institutions/{hospital}/edit"), ("GET", "/institutions/new?kind=medical&host={home}"),
-    ("GET", "/agreements/new?eldercare={home}"), ("GET", "/agreements/{agreement}"),
-    ("GET", "/agreements/{agreement}/edit"), ("POST", "/agreements/{agreement}/terminate"),
-    ("GET", "/training/{training}/edit"),
-    ("POST", "/training/{training}/delete"), ("GET", "/api/v1/institutions/{home}"),
-    ("GET", "/api/v1/institutions/{hospital}"), ("GET", "/api/v1/agreements/{agreement}"),
-    ("GET", "/places/nearby.json?home={home}"),
+    ("GET", "/institutions/{home}", EVERYONE), ("GET", "/institutions/{home}/edit", {CIVIL}),
+    ("POST", "/institutions/{home}/edit", {CIVIL}), ("GET", "/institutions/{home}/close", {CIVIL}),
+    ("POST", "/institutions/{home}/close", {CIVIL}), ("GET", "/institutions/{home}/delete", set()),
+    ("GET", "/institutions/{hospital}", EVERYONE), ("GET", "/institutions/{hospital}/edit", {HEALTH}),
+    ("GET", "/institutions/new?kind=medical&host={home}", {HEALTH}),
+    ("GET", "/agreements/new?eldercare={home}", {HEALTH}), ("GET", "/agreements/{agreement}", EVERYONE),
+    ("GET", "/agreements/{agreement}/edit", {HEALTH}), ("POST", "/agreements/{agreement}/terminate", {HEALTH}),
+    ("GET", "/training/{training}/edit", {CIVIL, HEALTH}),
+    ("POST", "/training/{training}/delete", {CIVIL, HEALTH}), ("GET", "/api/v1/institutions/{home}", EVERYONE),
+    ("GET", "/api/v1/institutions/{hospital}", EVERYONE), ("GET", "/api/v1/agreements/{agreement}", EVERYONE),
+    ("GET", "/places/nearby.json?home={home}", EVERYONE),
 ]
+# Registering decides by role (403) before the record it starts from is looked up (404).
+ROLE_FIRST = {"/institutions/new?kind=medical&host={home}", "/agreements/new?eldercare={home}"}
 
 
 @pytest.fixture()
@@ -39,22 +45,56 @@ def two_regions(make):
     return ids
 
 
-def _cases():
+def _cases(which: str):
+    """(role, region, method, route) for every district user and route; `which` picks the kind of answer."""
     for region in REGIONS:
         for role in ROLES:
-            for method, route in RECORD_ROUTES:
-                yield pytest.param(role, region, method, route, id=f"{role}@{region} {method} {route}")
+            for method, route, allowed in RECORD_ROUTES:
+                refused_by_role = route in ROLE_FIRST and role not in allowed
+                if which == ("refused" if refused_by_role else "hidden"):
+                    yield pytest.param(role, region, method, route, id=f"{role}@{region} {method} {route}")
+                if which == "own":
+                    expected = "200/302" if role in allowed else "403"
+                    yield pytest.param(role, region, method, route, role in allowed,
+                                       id=f"{role}@{region} {method} {route} -> {expected}")
 
 
-@pytest.mark.parametrize(("role", "region", "method", "route"), _cases())
-def test_the_other_regions_records_are_not_found(client, make, auth, two_regions, role, region, method, route):
+def _login(make, auth, role: str, region: str) -> None:
     make.user(role, region, username="district-user")
-    auth.login("district-user")
-    own, other = (two_regions["mn"], two_regions["gz"]) if region == MAONAN else (two_regions["gz"],
-                                                                                   two_regions["mn"])
-    # 404 out of scope; a 403 for a role that may not do this anywhere reveals nothing either.
-    assert client.open(route.format(**other), method=method).status_code in (403, 404)
-    assert client.open(route.format(**own), method=method).status_code != 404
+    assert auth.login("district-user").status_code == 302
+
+
+def _records(two_regions, region: str) -> tuple[dict, dict]:
+    """(the user's own region's records, the other region's)."""
+    own, other = ("mn", "gz") if region == MAONAN else ("gz", "mn")
+    return two_regions[own], two_regions[other]
+
+
+@pytest.mark.parametrize(("role", "region", "method", "route"), _cases("hidden"))
+def test_the_other_regions_records_are_not_found(client, make, auth, two_regions, role, region, method, route):
+    _login(make, auth, role, region)
+    _own, other = _records(two_regions, region)
+    assert client.open(route.format(**other), method=method).status_code == 404
+
+
+@pytest.mark.parametrize(("role", "region", "method", "route"), _cases("refused"))
+def test_registering_from_another_regions_record_is_refused_by_role_first(client, make, auth, two_regions,
+                                                                          role, region, method, route):
+    _login(make, auth, role, region)
+    _own, other = _records(two_regions, region)
+    assert client.open(route.format(**other), method=method).status_code == 403
+
+
+@pytest.mark.parametrize(("role", "region", "method", "route", "allowed"), _cases("own"))
+def test_the_own_regions_records_answer_by_role(client, make, auth, two_regions, role, region, method, route,
+                                                allowed):
+    _login(make, auth, role, region)
+    own, _other = _records(two_regions, region)
+    status = client.open(route.format(**own), method=method).status_code
+    if allowed:
+        assert status in (200, 302), f"{role} {method} {route}: expected 200 or 302, got {status}"
+    else:
+        assert status == 403, f"{role} {method} {route}: expected 403, got {status}"
 
 
 @pytest.mark.parametrize("region", list(REGIONS))
