@@ -13,8 +13,9 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"  # git-ignored
 HOME_ADDRESS = "茂名市茂南区油城六路 8 号"
 OFFICIAL_NAME = "化州市领导（测试）"
 IMPORT_FILE = "homes.csv"
+MARKUP_NAME = "【测试】<img src=x onerror=alert(1)>养老院"  # test_map: shown as text, never run
 # An audit summary is written in the language of whoever acted, and stays so.
-CREATED = (HOME_ADDRESS, OFFICIAL_NAME, f"导入 {IMPORT_FILE}")
+CREATED = (HOME_ADDRESS, OFFICIAL_NAME, f"导入 {IMPORT_FILE}", MARKUP_NAME)
 
 
 def login(page, username: str, password: str = PASSWORD) -> None:

@@ -8,10 +8,9 @@ pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
+from tests.browser.helpers import MARKUP_NAME as NAME  # noqa: E402
 from tests.browser.helpers import login  # noqa: E402
 
-MARKUP = "<img src=x onerror=alert(1)>"
-NAME = f"【测试】{MARKUP}养老院"
 LAT, LON = 21.70, 110.60  # in 化州市, some way from every demo point
 
 
