@@ -346,8 +346,10 @@ def label(statement: str, index: int, seen: dict[str, int]) -> str:
     if "from training_records" in lowered:
         return "trained_in_year"
     if "from agreements" in lowered:
-        return "home shares (referral/agreement/large)"
-    if "count(distinct" in lowered:
+        return "referral_coverage" if "agreement_services" in lowered else "agreement_coverage"
+    if "beds_total >=" in lowered:
+        return "large_home_medical"
+    if "in (select host.id" in lowered:
         return "integrated_with_specialty"
     if " as unit" in lowered:
         seen["hosted"] = seen.get("hosted", 0) + 1

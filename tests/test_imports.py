@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from registry.extensions import db
 from registry.models import Agreement, AuditEvent, Institution
 from registry.services import exchange, exports, imports
+from tests.conftest import count
 
 HEADER = "机构编码,机构类别,机构名称,所属区县,成立日期,床位数,护理型床位数,医疗机构类型,设立单位机构编码,统一社会信用代码\n"
 AGREEMENT_HEADER = "协议编号,养老机构编码,医疗机构编码,生效日期,到期日期,服务内容\n"
@@ -39,11 +40,6 @@ def run_import(app, files: dict[str, bytes]):
         else:
             db.session.rollback()
         return plan
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 def csv_bytes(text: str, encoding: str = "utf-8-sig") -> bytes:
@@ -260,3 +256,38 @@ def test_a_cli_import_on_postgresql_refreshes_the_planner_statistics(app, runner
         tuples = db.session.execute(select(func.max(text("reltuples"))).select_from(text("pg_class"))
                                     .where(text("relname = 'institutions'"))).scalar()
     assert tuples == 37
+
+
+def test_the_new_columns_go_out_and_back_in_unchanged(app, client, make, admin):
+    """Rating, 两证合一, special support, contact and note travel in the exchange format and the API."""
+    home = make.home(rating="3星", special_support=True, contact_person="陈主任", phone="0668-1234567",
+                     note="第一行\n第二行")
+    make.medical(host=home, medical_type="医务室", two_in_one=True)
+    with app.app_context():
+        first = exports.export_all(select(Institution), select(Agreement))
+    text = first["institutions.csv"].decode("utf-8-sig")
+    header = text.splitlines()[0].split(",")
+    for label in ("等级评定", "两证合一", "特困供养机构", "联系人", "联系电话", "备注"):
+        assert label in header
+    assert "3星" in text and "陈主任" in text and "0668-1234567" in text
+    with app.app_context():
+        db.session.execute(Institution.__table__.update().values(host_id=None))
+        db.session.execute(Institution.__table__.delete())
+        db.session.commit()
+    plan = run_import(app, {"institutions.csv": first["institutions.csv"]})
+    assert plan.ok, [str(e) for e in plan.errors]
+    with app.app_context():
+        again = exports.export_all(select(Institution), select(Agreement))
+        assert again["institutions.csv"] == first["institutions.csv"]
+        restored = db.session.scalar(select(Institution).where(Institution.kind == "eldercare"))
+        assert restored.special_support is True and restored.note == "第一行\n第二行"
+        assert db.session.scalar(select(Institution.two_in_one).where(Institution.kind == "medical")) is True
+        restored_id = restored.id
+    record = client.get(f"/api/v1/institutions/{restored_id}").get_json()
+    assert record["rating"] == "3星" and record["special_support"] is True and record["contact_person"] == "陈主任"
+
+
+def test_a_yes_no_cell_is_read_and_anything_else_named(app):
+    text = "机构类别,机构名称,所属区县,成立日期,床位数,特困供养机构\n养老机构,敬老院甲,茂南区,2020-01-01,30,√\n养老机构,敬老院乙,茂南区,2020-01-01,30,也许\n"
+    plan = plan_for(app, {"institutions.csv": csv_bytes(text)})
+    assert [str(e) for e in plan.errors] == ["institutions.csv 第 3 行 特困供养机构：应为“是”或“否”，而不是“也许”"]

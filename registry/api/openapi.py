@@ -1,14 +1,16 @@
-"""The OpenAPI 3.0.3 document of /api/v1, written by hand (served at /api/v1/openapi.json).
+"""The OpenAPI 3.0.3 document of /api/v1 (served at /api/v1/openapi.json).
 
-Field names are those of the exchange format (DESIGN §8). Keep it in step with
-registry/api/views.py and registry/services/serialise.py: tests/test_api_schemathesis.py
-checks every answer against it.
+The records' fields are derived from the exchange format's columns (services/columns.py,
+DESIGN §8); the paths are written here, in step with registry/api/views.py:
+tests/test_api_schemathesis.py checks every answer against it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from registry.services import columns
+from registry.services.columns import AGREEMENTS, INSTITUTIONS
 from registry.services.institutions import SORTS as INSTITUTION_SORTS
 from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, SERVICES
 
@@ -28,7 +30,6 @@ def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
 
 
 DAY = {"type": "string", "format": "date"}
-NULLABLE_DAY = _nullable("string", format="date")
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -80,47 +81,14 @@ DESCENDING = _choice("descending", FLAGS, "是否倒序（true/1 倒序，false/
 REGION = _text("region", "所属区县代码（DESIGN §2，如 440902）；未知代码不报错，只是无结果")
 Q = _text("q", "搜索文字")
 
-INSTITUTION_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "integer"},
-    "code": {"type": "string", "description": "机构编码"},
-    "kind": {"type": "string", "enum": list(KINDS), "description": "机构类别"},
-    "name": {"type": "string", "description": "机构名称"},
-    "uscc": _nullable("string", description="统一社会信用代码"),
-    "region": {"type": "string", "description": "所属区县代码"},
-    "address": _nullable("string", description="地址"),
-    "lat": _nullable("number", description="纬度（WGS-84）"),
-    "lon": _nullable("number", description="经度（WGS-84）"),
-    "ownership": _nullable("string", description="举办性质"),
-    "opened_on": DAY | {"description": "成立日期"},
-    "closed_on": NULLABLE_DAY | {"description": "停业日期（不再运营的第一天）"},
-    "beds_total": _nullable("integer", description="床位数（养老机构）"),
-    "beds_nursing": _nullable("integer", description="护理型床位数（养老机构）"),
-    "rating": _nullable("string", description="等级评定（养老机构）"),
-    "filing_no": _nullable("string", description="备案号"),
-    "medical_type": _nullable("string", description="医疗机构类型（医疗卫生机构）"),
-    "level": _nullable("string", description="医院等级"),
-    "licence_no": _nullable("string", description="执业许可证登记号"),
-    "two_in_one": {"type": "boolean", "description": "两证合一"},
-    "host_code": _nullable("string", description="设立单位机构编码（内设机构）"),
-    "insurance_applied_on": NULLABLE_DAY | {"description": "医保定点申请日期"},
-    "insurance_designated_on": NULLABLE_DAY | {"description": "医保定点日期"},
-}
+INSTITUTION_PROPERTIES: dict[str, Any] = {"id": {"type": "integer"}} | {
+    c.key: columns.api_schema(INSTITUTIONS, c) for c in INSTITUTIONS.columns}
 INSTITUTION_DETAIL_PROPERTIES = INSTITUTION_PROPERTIES | {
     "unit_codes": {"type": "array", "items": {"type": "string"}, "description": "所设立机构（内设机构）的编码"},
 }
 
-AGREEMENT_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "integer"},
-    "code": {"type": "string", "description": "协议编号"},
-    "eldercare_code": {"type": "string", "description": "养老机构编码"},
-    "medical_code": {"type": "string", "description": "医疗机构编码"},
-    "signed_on": NULLABLE_DAY | {"description": "签订日期"},
-    "valid_from": DAY | {"description": "生效日期"},
-    "valid_to": DAY | {"description": "到期日期（适用的最后一天）"},
-    "terminated_on": NULLABLE_DAY | {"description": "终止日期（不再适用的第一天）"},
-    "services": {"type": "array", "items": {"type": "string"}, "description": "服务内容"},
-    "visit_frequency": _nullable("string", description="巡诊频次"),
-    "fees": _nullable("string", description="费用约定"),
+AGREEMENT_PROPERTIES: dict[str, Any] = {"id": {"type": "integer"}} | {
+    c.key: columns.api_schema(AGREEMENTS, c) for c in AGREEMENTS.columns} | {
     "status": {"type": "string", "enum": list(AGREEMENT_STATUSES),
                "description": "今天的状态：未生效 / 有效 / 一方停业 / 已到期 / 已终止"},
 }

@@ -46,7 +46,7 @@ def _chart_data(report: compliance.Report, year_ends: list[compliance.Report], s
                 "series": series[key],
                 "targets": [
                     {"deadline": t.target.deadline.isoformat(), "value": float(t.target.value)}
-                    for t in report.targets_for(key, compliance.CITY)
+                    for t in report.targets_for(key, compliance.CITY, every_period=True)
                 ],
                 "regions": {code: report.figure(key, code).value for code in shown},
             }
@@ -98,7 +98,6 @@ def drill_down(indicator: str, scope: str):
         page=page,
         figure=report.figure(indicator, scope),
         targets=report.targets_for(indicator, scope),
-        missing_help=compliance.MISSING_HELP,
     )
 
 

@@ -25,6 +25,10 @@ from registry.models.clock import utcnow
 from registry.models.institutions import Institution
 from registry.vocab import SERVICES
 
+# Built once: adapting a fresh alias's columns costs about a millisecond on every statement.
+_PARTY_HOME = aliased(Institution, name="party_home")
+_PARTY_MEDICAL = aliased(Institution, name="party_medical")
+
 
 class Agreement(db.Model):
     """One signed agreement; the same pair may hold several."""
@@ -91,7 +95,7 @@ class Agreement(db.Model):
 
     @parties_operating_on.expression
     def parties_operating_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
-        home, medical = aliased(Institution, name="party_home"), aliased(Institution, name="party_medical")
+        home, medical = _PARTY_HOME, _PARTY_MEDICAL
         return and_(
             exists().where(home.id == cls.eldercare_id, home.operating_on(day)),
             exists().where(medical.id == cls.medical_id, medical.operating_on(day)),

@@ -1,19 +1,22 @@
 """Compliance with a target set (茂卫〔2020〕63号): the indicators of DESIGN §4 as of a day.
 
 Every number is a function of the day asked about, computed in SQL from the
-opening, closing and agreement dates. Each indicator has one definition of
-who counts (`members`), used both by the grouped count and by the drill-down
-list, so a list always holds exactly the institutions behind its number.
+opening, closing and agreement dates. Each indicator is one object (`INDICATORS`)
+holding its words, its clause and its one definition of who counts: the grouped
+count is a GROUP BY over that population and the drill-down list is the same
+population filtered, so a list always holds exactly the rows behind its number.
+The dashboard, the drill-down, the workbook, the CLI and the API all ask it.
 """
 
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, exists, func, not_, or_, select
@@ -43,62 +46,24 @@ CITY = "city"
 LARGE_HOME_BEDS = 200
 
 
-@dataclass(frozen=True)
-class Indicator:
-    """An indicator of DESIGN §4: a count, or a share of homes."""
-
-    key: str
-    label: Any
-    short: Any  # a sheet name: at most 31 characters
-    clause: str
-    share: bool = False
-    has_missing: bool = True  # whether a shortfall list ("would count but do not") exists
-
-
-INDICATORS: dict[str, Indicator] = {
-    i.key: i
-    for i in (
-        Indicator("eldercare_run_medical", _l("养老机构设立的医疗机构"), _l("养老设医疗"), "一(一)"),
-        Indicator("medical_run_eldercare", _l("医疗机构设立的养老机构"), _l("医疗设养老"), "一(一)"),
-        Indicator("integrated_with_specialty", _l("以老年病、康复、护理、中医为特色的医养结合机构"),
-                  _l("特色医养结合"), "一(三)"),
-        Indicator("referral_coverage", _l("建立双向转诊和预约就诊绿色通道的养老机构占比"), _l("双向转诊"),
-                  "二(五)", share=True),
-        Indicator("agreement_coverage", _l("养老机构签约率"), _l("签约率"), "一(二)", share=True),
-        Indicator("large_home_medical", _l("200床及以上养老机构内设医疗机构占比"), _l("大型养老内设医疗"),
-                  "一(一)", share=True),
-        Indicator("trained_in_year", _l("当年培训医疗护理人员和养老护理员人数"), _l("培训人数"), "十九",
-                  has_missing=False),
-    )
-}
-
-# What a shortfall list holds, per indicator.
-MISSING_HELP = {
-    "eldercare_run_medical": _l("运营中、尚未内设医疗机构的养老机构。"),
-    "medical_run_eldercare": _l("运营中、尚未设立养老机构的医院、卫生院和社区卫生服务中心。"),
-    "integrated_with_specialty": _l(
-        "已是医养结合机构但不具备老年病、康复、护理、中医特色的机构，以及尚未设立养老机构的特色医院。"
-    ),
-    "referral_coverage": _l("运营中、没有包含双向转诊和预约就诊绿色通道的有效签约协议的养老机构。"),
-    "agreement_coverage": _l("运营中、没有有效签约协议的养老机构。"),
-    "large_home_medical": _l(
-        "200床及以上、未内设护理院、医务室、门诊部、护理站、老年病医院或康复医院的养老机构（仅有诊所不计入）。"
-    ),
-}
-
 COMPARATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
+
+
+class UnknownComparator(ValueError):
+    """A stored target whose comparator is none of COMPARATORS: it is never guessed."""
 
 
 # --- who counts -----------------------------------------------------------------------------
 
-
-def _other(kind: str) -> str:
-    return MEDICAL if kind == ELDERCARE else ELDERCARE
+# Aliases are built once: adapting a fresh alias's columns costs about a millisecond a statement,
+# which was most of compute()'s time. Each plays one part, so none meets itself in a statement.
+_UNIT, _HOST = aliased(Institution, name="unit"), aliased(Institution, name="host")
+_SUBUNIT = aliased(Institution, name="subunit")
 
 
 def hosts_operating_unit(institution, day: date, kind: str | None = None, types=None):
     """EXISTS an operating unit of the other kind (or of `kind`, of `types`) set up by `institution`."""
-    unit = aliased(Institution)
+    unit = _SUBUNIT
     conditions = [unit.host_id == institution.id, unit.operating_on(day)]
     conditions.append(unit.kind == kind if kind else unit.kind != institution.kind)
     if types:
@@ -107,15 +72,8 @@ def hosts_operating_unit(institution, day: date, kind: str | None = None, types=
 
 
 def has_active_agreement(home, day: date, services: frozenset[str] = frozenset()):
-    """EXISTS an agreement of `home` active on `day` (medical party operating) covering `services`."""
-    medical = aliased(Institution)
-    conditions = [
-        Agreement.eldercare_id == home.id,
-        Agreement.valid_from <= day,
-        Agreement.valid_to >= day,
-        or_(Agreement.terminated_on.is_(None), Agreement.terminated_on > day),
-        exists().where(medical.id == Agreement.medical_id, medical.operating_on(day)),
-    ]
+    """EXISTS an agreement of `home` active on `day` (Agreement.active_on) covering `services`."""
+    conditions = [Agreement.eldercare_id == home.id, Agreement.active_on(day)]
     for service in sorted(services):
         conditions.append(
             exists().where(AgreementService.agreement_id == Agreement.id, AgreementService.service == service)
@@ -129,7 +87,7 @@ def _unit_pairs(day: date):
     `unit.host_id IS NOT NULL` lets both databases start from the few hosted units
     (a partial index holds only them) instead of from every institution.
     """
-    unit, host = aliased(Institution, name="unit"), aliased(Institution, name="host")
+    unit, host = _UNIT, _HOST
     conditions = [
         unit.host_id.is_not(None),
         unit.host_id == host.id,
@@ -140,10 +98,129 @@ def _unit_pairs(day: date):
     return unit, host, conditions
 
 
-def _hosted_units(unit_kind: str, day: date):
-    """Operating units of `unit_kind` whose host is an operating institution of the other kind."""
-    unit, host, conditions = _unit_pairs(day)
-    return unit, host, [*conditions, unit.kind == unit_kind]
+@dataclass(frozen=True)
+class Population:
+    """The rows an indicator looks at on a day, each counted in the region `region` names.
+
+    For a share, the rows are the denominator and `counted` picks the numerator among them.
+    """
+
+    query: Select
+    region: Any
+    counted: Any = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Indicator:
+    """An indicator of DESIGN §4: its words, its clause, who counts and how they are counted.
+
+    The count is a GROUP BY over `population`, and the drill-down (`members`) is that same
+    population filtered, so a list holds exactly the rows behind its number.
+    """
+
+    share: ClassVar[bool] = False  # numerator / denominator of homes, or a plain count
+
+    key: str
+    label: Any
+    short: Any  # a sheet name: at most 31 characters
+    clause: str
+    help: Any  # who counts, as the drill-down explains it
+    missing_help: Any = None  # what the shortfall list holds; None when there is none
+
+    @property
+    def has_missing(self) -> bool:
+        """Whether a shortfall list ("would count but do not") exists."""
+        return self.missing_help is not None
+
+    def population(self, day: date) -> Population:
+        """Who this indicator looks at on `day`."""
+        raise NotImplementedError
+
+    def shortfall(self, day: date) -> Population:
+        """A count's shortfall list: who could count and does not (a share's is its denominator's rest)."""
+        raise NotImplementedError
+
+    def measure(self, population: Population) -> Any:
+        """What a region's value adds up: one per row unless the indicator says otherwise."""
+        return func.count()
+
+    def ordered(self, query: Select) -> Select:
+        """A drill-down's order: by region, then name."""
+        entity = query.column_descriptions[0]["entity"]
+        return query.order_by(entity.region_code, entity.name, entity.id)
+
+    def members(self, day: date, region: str | None = None, missing: bool = False) -> Select:
+        """The rows behind the number on `day` (`region` None: the city), or the shortfall list."""
+        return _members(self, day, region, missing)
+
+    def counts(self, day: date) -> dict[str, tuple[int, int | None]]:
+        """(value, denominator or None) by region on `day`: one GROUP BY over the population."""
+        population = self.population(day)
+        columns = [population.region, self.measure(population)]
+        if self.share:
+            columns = [population.region, func.sum(case((population.counted, 1), else_=0)), func.count()]
+        query = population.query.with_only_columns(*columns, maintain_column_froms=True).group_by(
+            population.region)
+        return {region: (int(value or 0), int(rest[0]) if rest else None)
+                for region, value, *rest in db.session.execute(query)}
+
+    def figures(self, day: date, regions: Sequence[RegionRow]) -> dict[str, Figure]:
+        """The Figure of every region and of the city (every region's sum) on `day`."""
+        counts = self.counts(day)
+        figures = {}
+        for scope in [r.code for r in regions] + [CITY]:
+            if scope == CITY:
+                value, denominator = sum(v for v, _ in counts.values()), sum(d or 0 for _, d in counts.values())
+            else:
+                value, denominator = counts.get(scope, (0, 0))
+            figures[scope] = Figure.share(value, denominator or 0) if self.share else Figure(value)
+        return figures
+
+    def judged_on(self, target: TargetRow, day: date) -> date | None:
+        """The day whose value a target is judged on, when asked on `day` (None: its period has not begun)."""
+        return day
+
+
+@lru_cache(maxsize=256)
+def _members(indicator: Indicator, day: date, region: str | None, missing: bool) -> Select:
+    """Indicator.members, kept once built: building costs milliseconds, running it for one record far less.
+
+    A Select holds no data, and callers only derive new ones from it.
+    """
+    population = indicator.population(day)
+    if not missing:
+        query = population.query if population.counted is None else population.query.where(population.counted)
+    elif indicator.share:
+        query = population.query.where(not_(population.counted))
+    else:
+        population = indicator.shortfall(day)
+        query = population.query
+    if region:
+        query = query.where(population.region == region)
+    return indicator.ordered(query)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HostedUnits(Indicator):
+    """Operating units of `unit_kind` set up by an operating institution of the other kind (一(一))."""
+
+    unit_kind: str
+
+    def population(self, day: date) -> Population:
+        unit, host, conditions = _unit_pairs(day)
+        return Population(select(unit).where(*conditions, unit.kind == self.unit_kind), host.region_code)
+
+    def shortfall(self, day: date) -> Population:
+        """Operating institutions that could set up such a unit and have none operating."""
+        host_kind = MEDICAL if self.unit_kind == ELDERCARE else ELDERCARE
+        query = select(Institution).where(
+            Institution.kind == host_kind,
+            Institution.operating_on(day),
+            not_(hosts_operating_unit(Institution, day, self.unit_kind)),
+        )
+        if self.unit_kind == ELDERCARE:
+            query = query.where(Institution.medical_type.in_(sorted(HOME_HOSTING_TYPES)))
+        return Population(query, Institution.region_code)
 
 
 def _specialty(unit, host):
@@ -151,29 +228,133 @@ def _specialty(unit, host):
     return or_(host.medical_type.in_(sorted(SPECIALTY_TYPES)), unit.medical_type.in_(sorted(SPECIALTY_TYPES)))
 
 
-def _specialty_pairs(day: date):
-    """(host, unit) pairs that make the host an integrated institution with a specialty (一(三))."""
-    unit, host, conditions = _unit_pairs(day)
-    return unit, host, [*conditions, _specialty(unit, host)]
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SpecialtyIntegrated(Indicator):
+    """Integrated institutions that are, or host an operating, specialty hospital (一(三))."""
+
+    def _hosts(self, day: date) -> Select:
+        unit, host, conditions = _unit_pairs(day)
+        return select(host.id).where(*conditions, _specialty(unit, host))
+
+    def population(self, day: date) -> Population:
+        query = select(Institution).where(Institution.operating_on(day), Institution.id.in_(self._hosts(day)))
+        return Population(query, Institution.region_code)
+
+    def shortfall(self, day: date) -> Population:
+        """Integrated without a specialty, or a free-standing specialty hospital with no home."""
+        query = select(Institution).where(
+            Institution.operating_on(day),
+            Institution.id.not_in(self._hosts(day)),
+            or_(
+                hosts_operating_unit(Institution, day),
+                and_(Institution.medical_type.in_(sorted(SPECIALTY_TYPES)), Institution.host_id.is_(None)),
+            ),
+        )
+        return Population(query, Institution.region_code)
 
 
-HOME_SHARES = ("referral_coverage", "agreement_coverage", "large_home_medical")
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HomeShare(Indicator):
+    """A share of operating homes (hosted ones included): those with an active agreement covering `services`."""
+
+    share: ClassVar[bool] = True
+    services: frozenset[str] = frozenset()
+
+    def homes(self, day: date) -> Select:
+        """The denominator: operating eldercare institutions."""
+        return select(Institution).where(Institution.kind == ELDERCARE, Institution.operating_on(day))
+
+    def population(self, day: date) -> Population:
+        return Population(self.homes(day), Institution.region_code,
+                          has_active_agreement(Institution, day, self.services))
 
 
-def _home_flag(indicator: str, home, day: date) -> tuple[Any, Any]:
-    """A share indicator's per-home (numerator condition, denominator condition or None).
+@dataclass(frozen=True, kw_only=True, eq=False)
+class LargeHomeMedical(HomeShare):
+    """Homes of ≥ 200 beds hosting an operating 护理院, 医务室, 门诊部, 护理站, 老年病医院 or 康复医院."""
 
-    Built one at a time: a record page asks about one indicator, and each condition costs
-    milliseconds of Python to build.
-    """
-    if indicator == "referral_coverage":
-        return has_active_agreement(home, day, REFERRAL_SERVICES), None
-    if indicator == "agreement_coverage":
-        return has_active_agreement(home, day), None
-    if indicator == "large_home_medical":
-        large = home.beds_total >= LARGE_HOME_BEDS
-        return and_(large, hosts_operating_unit(home, day, MEDICAL, LARGE_HOME_UNIT_TYPES)), large
-    raise KeyError(indicator)
+    def population(self, day: date) -> Population:
+        homes = self.homes(day).where(Institution.beds_total >= LARGE_HOME_BEDS)
+        return Population(homes, Institution.region_code,
+                          hosts_operating_unit(Institution, day, MEDICAL, LARGE_HOME_UNIT_TYPES))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TrainedInYear(Indicator):
+    """People trained from 1 January of the day's year up to the day, from training records (十九)."""
+
+    def population(self, day: date) -> Population:
+        query = select(TrainingRecord).where(TrainingRecord.held_on >= date(day.year, 1, 1),
+                                             TrainingRecord.held_on <= day)
+        return Population(query, TrainingRecord.region_code)
+
+    def measure(self, population: Population) -> Any:
+        return func.sum(TrainingRecord.medical_nursing + TrainingRecord.caregivers)
+
+    def ordered(self, query: Select) -> Select:
+        return query.order_by(TrainingRecord.held_on.desc(), TrainingRecord.id)
+
+    def judged_on(self, target: TargetRow, day: date) -> date | None:
+        """"每年培训1000名": a year's target is judged on that year's count, up to `day` or its deadline."""
+        until = min(day, target.deadline)
+        return until if until.year == target.deadline.year else None
+
+
+INDICATORS: dict[str, Indicator] = {
+    i.key: i
+    for i in (
+        HostedUnits(
+            key="eldercare_run_medical", label=_l("养老机构设立的医疗机构"), short=_l("养老设医疗"),
+            clause="一(一)", unit_kind=MEDICAL,
+            help=_l("运营中、由运营中的养老机构设立的医疗机构，计入设立单位所在区县。"),
+            missing_help=_l("运营中、尚未内设医疗机构的养老机构。"),
+        ),
+        HostedUnits(
+            key="medical_run_eldercare", label=_l("医疗机构设立的养老机构"), short=_l("医疗设养老"),
+            clause="一(一)", unit_kind=ELDERCARE,
+            help=_l("运营中、由运营中的医疗机构设立的养老机构，计入设立单位所在区县。"),
+            missing_help=_l("运营中、尚未设立养老机构的医院、卫生院和社区卫生服务中心。"),
+        ),
+        SpecialtyIntegrated(
+            key="integrated_with_specialty", label=_l("以老年病、康复、护理、中医为特色的医养结合机构"),
+            short=_l("特色医养结合"), clause="一(三)",
+            help=_l("本身是或内设运营中的老年病医院、康复医院、护理院、中医医院的医养结合机构。"),
+            missing_help=_l(
+                "已是医养结合机构但不具备老年病、康复、护理、中医特色的机构，以及尚未设立养老机构的特色医院。"
+            ),
+        ),
+        HomeShare(
+            key="referral_coverage", label=_l("建立双向转诊和预约就诊绿色通道的养老机构占比"),
+            short=_l("双向转诊"), clause="二(五)", services=REFERRAL_SERVICES,
+            help=_l("运营中、有包含双向转诊和预约就诊绿色通道的有效签约协议的养老机构；分母为运营中的养老机构。"),
+            missing_help=_l("运营中、没有包含双向转诊和预约就诊绿色通道的有效签约协议的养老机构。"),
+        ),
+        HomeShare(
+            key="agreement_coverage", label=_l("养老机构签约率"), short=_l("签约率"), clause="一(二)",
+            help=_l("运营中、至少有一份有效签约协议的养老机构；分母为运营中的养老机构。"),
+            missing_help=_l("运营中、没有有效签约协议的养老机构。"),
+        ),
+        LargeHomeMedical(
+            key="large_home_medical", label=_l("200床及以上养老机构内设医疗机构占比"),
+            short=_l("大型养老内设医疗"), clause="一(一)",
+            help=_l("200床及以上、内设运营中的护理院、医务室、门诊部、护理站、老年病医院或康复医院的养老机构；"
+                    "分母为运营中的200床及以上养老机构。"),
+            missing_help=_l(
+                "200床及以上、未内设护理院、医务室、门诊部、护理站、老年病医院或康复医院的养老机构（仅有诊所不计入）。"
+            ),
+        ),
+        TrainedInYear(
+            key="trained_in_year", label=_l("当年培训医疗护理人员和养老护理员人数"), short=_l("培训人数"),
+            clause="十九",
+            help=_l("统计日期所在年度1月1日至该日的培训记录，医疗护理人员与养老护理员人数合计。"),
+        ),
+    )
+}
+
+
+def members(indicator: str, day: date, region: str | None = None, missing: bool = False) -> Select:
+    """The institutions (training records for `trained_in_year`) behind a number, or the shortfall list."""
+    return INDICATORS[indicator].members(day, region, missing)
 
 
 # --- the figures ----------------------------------------------------------------------------
@@ -254,6 +435,7 @@ class TargetResult:
     actual: float | int | None
     met: bool
     overdue: bool
+    judged_on: date | None = None  # the day of `actual` (a year target: in its own year); None: not begun
 
     @property
     def gap(self) -> float | None:
@@ -287,8 +469,15 @@ class Report:
     def figure(self, indicator: str, scope: str) -> Figure:
         return self.figures[indicator][scope]
 
-    def targets_for(self, indicator: str, scope: str) -> list[TargetResult]:
-        return list(self._targets_by_cell.get((indicator, scope), ()))  # a copy: the report is shared
+    def targets_for(self, indicator: str, scope: str, every_period: bool = False) -> list[TargetResult]:
+        """The targets judged on the figure of this day, as a cell shows them beside it.
+
+        A year target of another year (培训 2021, 2022 on a day in 2026) is judged on its own
+        year's count: it is left out unless `every_period`, so no figure sits beside another
+        year's gap.
+        """
+        results = self._targets_by_cell.get((indicator, scope), ())
+        return [r for r in results if every_period or r.judged_on == self.as_of]  # a copy: the report is shared
 
     @cached_property
     def _targets_by_cell(self) -> dict[tuple[str, str], tuple[TargetResult, ...]]:
@@ -317,64 +506,10 @@ class Report:
         }
 
 
-def _counts_by_region(query: Select) -> dict[str, int]:
-    return {region: int(n or 0) for region, n in db.session.execute(query)}
-
-
 def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
     """Every indicator of DESIGN §4 on `day`, per region and for the city, with the targets."""
     regions = tuple(RegionRow.of(r) for r in db.session.scalars(select(Region).order_by(Region.position)))
-    counts: dict[str, dict[str, int]] = {}
-
-    # One pass over the hosted units gives both unit counts and the specialty hosts (a host
-    # is of one kind, so its specialty pairs all fall in one unit kind: the sums do not overlap).
-    unit, host, conditions = _unit_pairs(day)
-    specialty_host = case((_specialty(unit, host), host.id))
-    rows = db.session.execute(
-        select(host.region_code, unit.kind, func.count(unit.id), func.count(specialty_host.distinct()))
-        .where(*conditions)
-        .group_by(host.region_code, unit.kind)
-    )
-    for key in ("eldercare_run_medical", "medical_run_eldercare", "integrated_with_specialty"):
-        counts[key] = {}
-    for region_code, unit_kind, units, specialty_hosts in rows:
-        key = "eldercare_run_medical" if unit_kind == MEDICAL else "medical_run_eldercare"
-        counts[key][region_code] = int(units)
-        specialty = counts["integrated_with_specialty"]
-        specialty[region_code] = specialty.get(region_code, 0) + int(specialty_hosts)
-
-    home = aliased(Institution, name="home")
-    flags = {key: _home_flag(key, home, day) for key in HOME_SHARES}
-    columns = [home.region_code, func.count(home.id)]
-    for numerator, denominator in flags.values():
-        columns.append(func.sum(case((numerator, 1), else_=0)))
-        columns.append(func.sum(case((denominator, 1), else_=0)) if denominator is not None else func.count(home.id))
-    shares: dict[str, dict[str, tuple[int, int]]] = {key: {} for key in flags}
-    rows = db.session.execute(
-        select(*columns).where(home.kind == ELDERCARE, home.operating_on(day)).group_by(home.region_code)
-    )
-    for region_code, _homes, *sums in rows:
-        for index, key in enumerate(flags):
-            shares[key][region_code] = (int(sums[2 * index] or 0), int(sums[2 * index + 1] or 0))
-
-    counts["trained_in_year"] = _trained_by_region(day)
-
-    figures: dict[str, dict[str, Figure]] = {}
-    for key, indicator in INDICATORS.items():
-        scopes: dict[str, Figure] = {}
-        if indicator.share:
-            total_n = total_d = 0
-            for region in regions:
-                n, d = shares[key].get(region.code, (0, 0))
-                scopes[region.code] = Figure.share(n, d)
-                total_n, total_d = total_n + n, total_d + d
-            scopes[CITY] = Figure.share(total_n, total_d)
-        else:
-            for region in regions:
-                scopes[region.code] = Figure(counts[key].get(region.code, 0))
-            scopes[CITY] = Figure(sum(counts[key].values()))
-        figures[key] = scopes
-
+    figures = {key: indicator.figures(day, regions) for key, indicator in INDICATORS.items()}
     target_set = db.session.get(TargetSet, target_set_id)
     if target_set is None:
         return Report(day, None, regions, figures)
@@ -384,95 +519,22 @@ def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
     return Report(day, TargetSetRow.of(target_set), regions, figures, targets)
 
 
-def _trained_by_region(day: date) -> dict[str, int]:
-    """People trained from 1 January of `day`'s year up to `day`, by region (十九)."""
-    return _counts_by_region(
-        select(TrainingRecord.region_code, func.sum(TrainingRecord.medical_nursing + TrainingRecord.caregivers))
-        .where(TrainingRecord.held_on >= date(day.year, 1, 1), TrainingRecord.held_on <= day)
-        .group_by(TrainingRecord.region_code)
-    )
-
-
-def _year_actual(target: TargetRow, day: date) -> int:
-    """For a target of one calendar year (培训人数): that year's count as of `day` or its deadline."""
-    until = min(day, target.deadline)
-    if until.year != target.deadline.year:
-        return 0  # the target's year has not begun on `day`
-    counts = _trained_by_region(until)
-    return sum(counts.values()) if target.scope == CITY else counts.get(target.scope, 0)
-
-
 def _evaluate(target: TargetRow, figures: dict[str, dict[str, Figure]], day: date) -> TargetResult:
+    """A target judged on the indicator's value on the day it is judged on."""
+    compare = COMPARATORS.get(target.comparator)
+    if compare is None:
+        raise UnknownComparator(f"目标 {target.indicator} {target.scope} {target.deadline} 的比较方式"
+                                f"“{target.comparator}”无效")
+    indicator = INDICATORS[target.indicator]
+    judged_on = indicator.judged_on(target, day)
     figure = figures[target.indicator].get(target.scope)
-    actual = figure.value if figure else None
-    if target.indicator == "trained_in_year" and target.deadline.year != day.year:
-        # "每年培训1000名": the 2021 target is judged on 2021's count, not on the year of `day`.
-        actual = _year_actual(target, day)
-    compare = COMPARATORS.get(target.comparator, operator.ge)
-    met = actual is not None and compare(actual, float(target.value))
-    return TargetResult(target, actual, met, overdue=day >= target.deadline and not met)
-
-
-# --- drill-down -----------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def members(indicator: str, day: date, region: str | None = None, missing: bool = False) -> Select:
-    """The institutions behind a number, or (`missing`) those that would count but do not.
-
-    For `trained_in_year` the rows are training records. `region` None means the city.
-    The statement is kept once built (building it costs milliseconds, running it far less
-    for one record): a Select holds no data, and callers only derive new ones from it.
-    """
-    if indicator == "trained_in_year":
-        query = select(TrainingRecord).where(
-            TrainingRecord.held_on >= date(day.year, 1, 1), TrainingRecord.held_on <= day
-        )
-        if region:
-            query = query.where(TrainingRecord.region_code == region)
-        return query.order_by(TrainingRecord.held_on.desc(), TrainingRecord.id)
-
-    if indicator in ("eldercare_run_medical", "medical_run_eldercare"):
-        unit_kind = MEDICAL if indicator == "eldercare_run_medical" else ELDERCARE
-        if missing:  # institutions that could set up such a unit and have none operating
-            query = select(Institution).where(
-                Institution.kind == _other(unit_kind),
-                Institution.operating_on(day),
-                not_(hosts_operating_unit(Institution, day, unit_kind)),
-            )
-            if unit_kind == ELDERCARE:
-                query = query.where(Institution.medical_type.in_(sorted(HOME_HOSTING_TYPES)))
-            region_column = Institution.region_code
-        else:
-            unit, host, conditions = _hosted_units(unit_kind, day)
-            query = select(unit).join(host, unit.host_id == host.id).where(*conditions)
-            region_column = host.region_code
-    elif indicator == "integrated_with_specialty":
-        unit, host, conditions = _specialty_pairs(day)
-        member_ids = select(host.id).where(*conditions)
-        query = select(Institution).where(Institution.operating_on(day))
-        if missing:  # integrated without a specialty, or a free-standing specialty hospital with no home
-            query = query.where(
-                Institution.id.not_in(member_ids),
-                or_(
-                    hosts_operating_unit(Institution, day),
-                    and_(Institution.medical_type.in_(sorted(SPECIALTY_TYPES)), Institution.host_id.is_(None)),
-                ),
-            )
-        else:
-            query = query.where(Institution.id.in_(member_ids))
-        region_column = Institution.region_code
-    elif indicator in ("referral_coverage", "agreement_coverage", "large_home_medical"):
-        numerator, denominator = _home_flag(indicator, Institution, day)
-        query = select(Institution).where(Institution.kind == ELDERCARE, Institution.operating_on(day))
-        if denominator is not None:
-            query = query.where(denominator)
-        query = query.where(not_(numerator) if missing else numerator)
-        region_column = Institution.region_code
+    if judged_on is None:
+        actual = 0  # the target's period has not begun on `day`
+    elif judged_on == day:
+        actual = figure.value if figure else None
     else:
-        raise KeyError(indicator)
-
-    if region:
-        query = query.where(region_column == region)
-    entity = query.column_descriptions[0]["entity"]
-    return query.order_by(entity.region_code, entity.name, entity.id)
+        counts = indicator.counts(judged_on)
+        values = [v for v, _ in counts.values()] if target.scope == CITY else [counts.get(target.scope, (0,))[0]]
+        actual = sum(values)
+    met = actual is not None and compare(actual, float(target.value))
+    return TargetResult(target, actual, met, overdue=day >= target.deadline and not met, judged_on=judged_on)

@@ -21,83 +21,15 @@ from flask import current_app
 from flask_babel import format_number
 from flask_babel import gettext as _
 
+from registry.services.columns import AGREEMENTS, INSTITUTIONS, NO, TABLES, YES, Column, Table
 from registry.services.spreadsheets import unescape
-from registry.vocab import ELDERCARE, KINDS, MEDICAL, SERVICES
+from registry.vocab import ELDERCARE, MEDICAL, SERVICES
 
-
-@dataclass(frozen=True)
-class Column:
-    """One column: its key, its Chinese label, and how its cells are read."""
-
-    key: str
-    label: str
-    type: str = "text"  # text | int | float | date | services
-
-
-@dataclass(frozen=True)
-class Table:
-    """One table of the format: its sheet name, file name, columns and required columns."""
-
-    key: str
-    sheet: str
-    columns: tuple[Column, ...]
-    required: tuple[str, ...]
-
-    def column(self, key: str) -> Column:
-        return next(c for c in self.columns if c.key == key)
-
-
-INSTITUTIONS = Table(
-    "institutions",
-    "机构",
-    (
-        Column("code", "机构编码"),
-        Column("kind", "机构类别"),
-        Column("name", "机构名称"),
-        Column("uscc", "统一社会信用代码"),
-        Column("region", "所属区县"),
-        Column("address", "地址"),
-        Column("lat", "纬度", "float"),
-        Column("lon", "经度", "float"),
-        Column("ownership", "举办性质"),
-        Column("opened_on", "成立日期", "date"),
-        Column("closed_on", "停业日期", "date"),
-        Column("beds_total", "床位数", "int"),
-        Column("beds_nursing", "护理型床位数", "int"),
-        Column("filing_no", "备案号"),
-        Column("medical_type", "医疗机构类型"),
-        Column("level", "医院等级"),
-        Column("licence_no", "执业许可证登记号"),
-        Column("host_code", "设立单位机构编码"),
-        Column("insurance_applied_on", "医保定点申请日期", "date"),
-        Column("insurance_designated_on", "医保定点日期", "date"),
-    ),
-    required=("kind", "name", "region", "opened_on"),
-)
-
-AGREEMENTS = Table(
-    "agreements",
-    "签约协议",
-    (
-        Column("code", "协议编号"),
-        Column("eldercare_code", "养老机构编码"),
-        Column("medical_code", "医疗机构编码"),
-        Column("signed_on", "签订日期", "date"),
-        Column("valid_from", "生效日期", "date"),
-        Column("valid_to", "到期日期", "date"),
-        Column("terminated_on", "终止日期", "date"),
-        Column("services", "服务内容", "services"),
-        Column("visit_frequency", "巡诊频次"),
-        Column("fees", "费用约定"),
-    ),
-    required=("eldercare_code", "medical_code", "valid_from", "valid_to", "services"),
-)
-
-TABLES = {INSTITUTIONS.key: INSTITUTIONS, AGREEMENTS.key: AGREEMENTS}
 KIND_VALUES = {ELDERCARE: ELDERCARE, MEDICAL: MEDICAL, "养老机构": ELDERCARE, "医疗卫生机构": MEDICAL,
                "医疗机构": MEDICAL}
-KIND_LABELS = {ELDERCARE: "养老机构", MEDICAL: "医疗卫生机构"}
 SERVICE_SEPARATORS = re.compile(r"[;；、]")
+TRUE_WORDS = {YES, "√", "yes", "y", "true", "1"}
+FALSE_WORDS = {NO, "×", "no", "n", "false", "0"}
 
 MAX_UPLOAD = 10 * 1024 * 1024
 MAX_XLSX_MEMBERS = 200
@@ -288,7 +220,7 @@ def parse_cell(column: Column, raw: Any) -> Any:
         raw = unescape(raw.strip())
         if raw == "":
             return None
-    if column.type == "text":
+    if column.type in ("text", "kind", "region", "code_of"):
         if isinstance(raw, float) and raw.is_integer():
             raw = int(raw)  # a number typed into a text column, e.g. a filing number
         return str(raw).strip()
@@ -319,6 +251,13 @@ def parse_cell(column: Column, raw: Any) -> Any:
             return date.fromisoformat(str(raw).strip())
         except ValueError as error:
             raise ValueError(_("日期应为 YYYY-MM-DD 格式，而不是“%(value)s”", value=raw)) from error
+    if column.type == "bool":
+        word = str(raw).strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ValueError(_("应为“是”或“否”，而不是“%(value)s”", value=raw))
     if column.type == "services":
         items = [s.strip() for s in SERVICE_SEPARATORS.split(str(raw)) if s.strip()]
         unknown = [s for s in items if s not in SERVICES]
@@ -333,5 +272,3 @@ def parse_kind(value: str | None) -> str | None:
     return KIND_VALUES.get((value or "").strip().lower()) or KIND_VALUES.get((value or "").strip())
 
 
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, str(KINDS.get(kind, kind)))

@@ -19,9 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region
-from registry.services import spreadsheets
-from registry.services.exchange import AGREEMENTS, INSTITUTIONS, Table, kind_label
-from registry.vocab import LEVELS, MEDICAL_TYPES, OWNERSHIPS, SERVICES
+from registry.services import columns, spreadsheets
+from registry.services.columns import AGREEMENTS, INSTITUTIONS, Column, Table
 
 BATCH = 2000
 
@@ -39,14 +38,8 @@ def institution_rows(query: Select) -> Iterator[list[Any]]:
         if missing:
             host_codes |= dict(db.session.execute(select(Institution.id, Institution.code)
                                                   .where(Institution.id.in_(missing))).all())
-        for i in batch:
-            yield [
-                i.code, kind_label(i.kind), i.name, i.uscc, names.get(i.region_code, i.region_code),
-                i.address or None, i.lat, i.lon, i.ownership, i.opened_on, i.closed_on, i.beds_total,
-                i.beds_nursing, i.filing_no, i.medical_type, i.level, i.licence_no,
-                host_codes.get(i.host_id) if i.host_id else None, i.insurance_applied_on,
-                i.insurance_designated_on,
-            ]
+        for institution in batch:
+            yield [columns.cell(c, institution, names, host_codes) for c in INSTITUTIONS.columns]
 
 
 def agreement_rows(query: Select) -> Iterator[list[Any]]:
@@ -54,11 +47,9 @@ def agreement_rows(query: Select) -> Iterator[list[Any]]:
     query = query.options(selectinload(Agreement.eldercare), selectinload(Agreement.medical),
                           selectinload(Agreement.service_rows))
     for batch in _batches(query, Agreement.code):
-        for a in batch:
-            yield [
-                a.code, a.eldercare.code, a.medical.code, a.signed_on, a.valid_from, a.valid_to,
-                a.terminated_on, "、".join(a.services), a.visit_frequency or None, a.fees or None,
-            ]
+        for agreement in batch:
+            codes = {agreement.eldercare_id: agreement.eldercare.code, agreement.medical_id: agreement.medical.code}
+            yield [columns.cell(c, agreement, {}, codes) for c in AGREEMENTS.columns]
 
 
 def _batches(query: Select, key) -> Iterator[list]:
@@ -110,28 +101,24 @@ def _letter(index: int) -> str:
 
 def _allowed_values(workbook: Workbook) -> None:
     """A sheet of the allowed values, and drop-downs in the template's columns."""
-    lists = {
-        "机构类别": ["养老机构", "医疗卫生机构"],
-        "所属区县": [r.name for r in db.session.scalars(select(Region).order_by(Region.position))],
-        "举办性质": list(OWNERSHIPS),
-        "医疗机构类型": list(MEDICAL_TYPES),
-        "医院等级": list(LEVELS),
-        "服务内容（用“、”或“;”分隔）": list(SERVICES),
-    }
+    regions = [r.name for r in db.session.scalars(select(Region).order_by(Region.position))]
+    offered = [(table, c) for table in (INSTITUTIONS, AGREEMENTS) for c in table.columns
+               if c.choices or c.type == "region"]
+    lists = {_choice_title(c): list(c.choices) if c.choices else regions for _table, c in offered}
     sheet = workbook.create_sheet("可选值")
     spreadsheets.append(sheet, lists)
     for row in zip_longest(*lists.values()):
         spreadsheets.append(sheet, row)
     for column in range(len(lists)):
         sheet.column_dimensions[_letter(column)].width = 24
-    institutions = workbook[INSTITUTIONS.sheet]
-    for label, title in (("机构类别", "机构类别"), ("所属区县", "所属区县"), ("举办性质", "举办性质"),
-                         ("医疗机构类型", "医疗机构类型"), ("医院等级", "医院等级")):
-        index = [c.label for c in INSTITUTIONS.columns].index(label)
-        source_column = _letter(list(lists).index(title))
+    for position, (table, column) in enumerate(offered):
+        if column.type == "services":
+            continue  # several values a cell: no drop-down
+        index = table.columns.index(column)
+        source = _letter(position)
         validation = DataValidation(type="list", allow_blank=True,
-                                    formula1=f"'可选值'!${source_column}$2:${source_column}${len(lists[title]) + 1}")
-        institutions.add_data_validation(validation)
+                                    formula1=f"'可选值'!${source}$2:${source}${len(lists[_choice_title(column)]) + 1}")
+        workbook[table.sheet].add_data_validation(validation)
         validation.add(f"{_letter(index)}2:{_letter(index)}5000")
     notes = workbook.create_sheet("说明")
     for line in (
@@ -142,6 +129,10 @@ def _allowed_values(workbook: Workbook) -> None:
     ):
         spreadsheets.append(notes, [line])
     notes.column_dimensions["A"].width = 110
+
+
+def _choice_title(column: Column) -> str:
+    return f"{column.label}（用“、”或“;”分隔）" if column.type == "services" else column.label
 
 
 def export_all(institutions: Select, agreements: Select) -> dict[str, bytes]:

@@ -28,8 +28,6 @@ KIND_FIELDS = {
     ),
 }
 CODE_PREFIX = {ELDERCARE: "YL", MEDICAL: "YY"}
-# Free-text fields stored as "" when empty; other blanks are stored as null.
-TEXT_FIELDS = frozenset({"address", "coord_source", "contact_person", "phone", "note"})
 
 
 def _blank(value: Any) -> bool:
@@ -43,6 +41,9 @@ INSERT_DEFAULTS = {
     for column in Institution.__table__.columns
     if column.name not in ("id", "code", "kind", "version", "created_at", "updated_at")
 }
+# Free-text fields stored as "" when empty, flags stored as 否; other blanks are stored as null.
+TEXT_FIELDS = frozenset(f for f, default in INSERT_DEFAULTS.items() if default == "")
+FLAG_FIELDS = frozenset(f for f, default in INSERT_DEFAULTS.items() if default is False)
 
 
 class DatabaseLookups:
@@ -74,6 +75,8 @@ def clean(kind: str, values: dict[str, Any]) -> dict[str, Any]:
             value = value.strip() or ("" if field in TEXT_FIELDS else None)
         elif value is None and field in TEXT_FIELDS:
             value = ""
+        elif value is None and field in FLAG_FIELDS:
+            value = False
         cleaned[field] = value
     if cleaned.get("uscc"):
         cleaned["uscc"] = normalise_uscc(cleaned["uscc"])

@@ -22,13 +22,12 @@ from registry.extensions import db
 from registry.models import Agreement, Institution, Region, User
 from registry.services import agreements as agreement_rules
 from registry.services import institutions as institution_rules
-from registry.services.exchange import AGREEMENTS, INSTITUTIONS, Sheet, map_header, parse_cell, parse_kind
+from registry.services.columns import AGREEMENTS, INSTITUTIONS
+from registry.services.exchange import Sheet, map_header, parse_cell, parse_kind
 from registry.services.identifiers import code_error, normalise_uscc
 from registry.vocab import ELDERCARE, MEDICAL
 
 CHUNK = 500
-# Exchange columns → model fields (the rest keep their name).
-INSTITUTION_FIELDS = {"region": "region_code", "host_code": "host"}
 AGREEMENT_TEXT_FIELDS = ("visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties")
 
 
@@ -142,12 +141,8 @@ def _fetch(model, column, values: set, *options) -> list:
 
 def _label(field_name: str) -> str:
     """The exchange label of a model field, for error messages."""
-    key = {"region_code": "region", "host": "host_code"}.get(field_name, field_name)
-    for table in (INSTITUTIONS, AGREEMENTS):
-        for column in table.columns:
-            if column.key == key:
-                return column.label
-    return {"eldercare": "养老机构编码", "medical": "医疗机构编码"}.get(field_name, field_name)
+    column = INSTITUTIONS.by_field(field_name) or AGREEMENTS.by_field(field_name)
+    return column.label if column is not None else field_name
 
 
 def _kind_label(kind: str) -> str:
@@ -317,7 +312,7 @@ class Planner:
             self._refuse(cells, "机构类别", _("机构 %(code)s 已登记为%(kind)s，类别不能更改", code=existing.code,
                                              kind=_kind_label(existing.kind)))
             return None
-        values = {INSTITUTION_FIELDS.get(key, key): value for key, value in values_in.items()
+        values = {INSTITUTIONS.column(key).field: value for key, value in values_in.items()
                   if key not in ("code", "kind")}
         if values.get("region_code") is not None:
             raw = values["region_code"]
