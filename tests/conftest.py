@@ -6,11 +6,12 @@ import os
 from functools import partial
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from registry import create_app
 from registry.extensions import db
+from registry.models import Institution
 from registry.services import seeding
 from tests import factories
 
@@ -129,3 +130,22 @@ def health(make, auth) -> None:
     """Logged in as city-level health staff, `weijian`."""
     make.user("health", username="weijian")
     auth.login("weijian")
+
+
+@pytest.fixture()
+def official(make, auth) -> None:
+    """Logged in as a 茂南 district official, `lingdao`."""
+    make.user("district_official", factories.MAONAN, username="lingdao")
+    auth.login("lingdao")
+
+
+def count(app, model) -> int:
+    """How many rows the table of `model` holds."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def code_of(app, institution_id: int) -> str:
+    """The registry code (机构编码) of an institution."""
+    with app.app_context():
+        return db.session.get(Institution, institution_id).code

@@ -8,14 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import Agreement, Institution
+from registry.models import Agreement
 from registry.services import agreements as service
+from tests.conftest import code_of, count
 from tests.factories import GAOZHOU, MAONAN
-
-
-def code_of(app, institution_id: int) -> str:
-    with app.app_context():
-        return db.session.get(Institution, institution_id).code
 
 
 def agreement_form(home_code: str, medical_code: str, **changes) -> dict:
@@ -34,11 +30,6 @@ def pair(app, make):
     home = make.home(name="茂南颐养院", lat=21.6640, lon=110.9160)
     hospital = make.medical(name="茂名示范医院", lat=21.6600, lon=110.9370)
     return home, hospital
-
-
-def agreements_count(app) -> int:
-    with app.app_context():
-        return len(db.session.scalars(select(Agreement)).all())
 
 
 def test_health_records_an_agreement_and_sees_status_and_distance(app, client, health, pair):
@@ -86,7 +77,7 @@ def test_invalid_agreements_are_refused(app, client, health, pair, changes, mess
     response = client.post("/agreements/new", data=form)
     assert response.status_code == 200
     assert message in response.text
-    assert agreements_count(app) == 0
+    assert count(app, Agreement) == 0
 
 
 def test_parties_must_be_of_the_right_kinds(app, client, health, make, pair):
@@ -94,7 +85,7 @@ def test_parties_must_be_of_the_right_kinds(app, client, health, make, pair):
     response = client.post("/agreements/new",
                            data=agreement_form(code_of(app, hospital), code_of(app, home)))
     assert "所选机构类别不符" in response.text
-    assert agreements_count(app) == 0
+    assert count(app, Agreement) == 0
 
 
 def test_a_host_does_not_sign_with_its_own_unit(app, client, health, make):
@@ -102,14 +93,14 @@ def test_a_host_does_not_sign_with_its_own_unit(app, client, health, make):
     clinic = make.medical(host=home, medical_type="医务室")
     response = client.post("/agreements/new", data=agreement_form(code_of(app, home), code_of(app, clinic)))
     assert "设立单位与其内设机构属同一法人" in response.text
-    assert agreements_count(app) == 0
+    assert count(app, Agreement) == 0
 
 
 def test_the_same_pair_may_hold_several_agreements(app, make, pair):
     home, hospital = pair
     make.agreement(home, hospital)
     make.agreement(home, hospital, valid_from=date(2031, 1, 1), valid_to=date(2033, 12, 31))
-    assert agreements_count(app) == 2
+    assert count(app, Agreement) == 2
 
 
 @pytest.mark.parametrize(
@@ -231,4 +222,4 @@ def test_a_scan_that_is_not_a_pdf_or_image_is_refused(app, client, health, pair)
     response = client.post("/agreements/new", data=form, content_type="multipart/form-data")
     assert response.status_code == 200
     assert "扫描件须为 PDF、PNG 或 JPEG 文件" in response.text
-    assert agreements_count(app) == 0
+    assert count(app, Agreement) == 0

@@ -29,13 +29,6 @@ def register(make) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture()
-def official(make, auth) -> None:
-    """Logged in as a 茂南 district official, `lingdao`."""
-    make.user("district_official", MAONAN, username="lingdao")
-    auth.login("lingdao")
-
-
 def _get(client, path: str, **kwargs):
     response = client.get(path, **kwargs)
     assert response.is_json, (path, response.status_code, response.text[:200])

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region, Target, User
-from tests.conftest import reset_schema, seeded_schema
-
-
-def count(app, model) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
+from tests.conftest import count, reset_schema, seeded_schema
 
 
 def test_init_migrates_and_seeds_and_is_safe_to_run_again(app, runner):

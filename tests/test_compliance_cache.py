@@ -24,6 +24,7 @@ from registry.services import (
     targets,
     training,
 )
+from tests.conftest import code_of
 from tests.factories import GAOZHOU, MAONAN
 from tests.test_agreements import agreement_form
 from tests.test_institutions import medical_form
@@ -80,11 +81,6 @@ def view(client) -> Dashboard:
     response = client.get(f"/compliance?as_of={DAY}")
     assert response.status_code == 200
     return Dashboard(response.text)
-
-
-def code_of(app, institution_id: int) -> str:
-    with app.app_context():
-        return db.session.get(Institution, institution_id).code
 
 
 def version_of(app, model, record_id: int) -> int:

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import ImportUpload, Institution
+from tests.conftest import count
 from tests.factories import GAOZHOU, MAONAN
 
 HOMES = "机构类别,机构名称,所属区县,成立日期,床位数\n养老机构,上传的养老院甲,茂南区,2020-01-01,120\n养老机构,上传的养老院乙,茂南区,2021-01-01,60\n"
@@ -19,22 +20,17 @@ def upload(client, text: str, name: str = "机构.csv"):
     return client.post("/data/import", data=data, content_type="multipart/form-data")
 
 
-def count(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(Institution))
-
-
 def test_upload_report_then_confirm(app, client, civil):
     report = upload(client, HOMES)
     assert report.status_code == 200
     assert "检查通过" in report.text and "确认导入" in report.text
-    assert count(app) == 0  # nothing written before the confirmation
+    assert count(app, Institution) == 0  # nothing written before the confirmation
     with app.app_context():
         token = db.session.scalar(select(ImportUpload.token))
     done = client.post(f"/data/import/{token}/confirm")
     assert done.status_code == 302
     assert "导入完成：机构新增 2" in client.get(done.location).text
-    assert count(app) == 2
+    assert count(app, Institution) == 2
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ImportUpload)) == 0
 
@@ -44,7 +40,7 @@ def test_a_bad_row_is_reported_and_nothing_can_be_confirmed(app, client, civil):
     assert "发现 1 处错误" in report.text
     assert "床位数不能为负数" in report.text and ">4<" in report.text
     assert "确认导入" not in report.text
-    assert count(app) == 0
+    assert count(app, Institution) == 0
 
 
 def test_roles_and_regions_limit_what_is_imported(app, client, make, auth):
@@ -70,7 +66,7 @@ def test_someone_elses_upload_cannot_be_confirmed(app, client, make, auth, civil
     make.user("civil_affairs", username="other-civil")
     auth.login("other-civil")
     assert client.post(f"/data/import/{token}/confirm").status_code == 404
-    assert count(app) == 0
+    assert count(app, Institution) == 0
 
 
 def test_a_file_that_is_not_what_its_name_says_is_refused(client, civil):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import AuditEvent, Institution
+from tests.conftest import count
 from tests.factories import GAOZHOU, MAONAN, count_statements
 
 VALID_USCC = "91110000600037341L"
@@ -32,11 +33,6 @@ def medical_form(**changes) -> dict:
         "insurance_designated_on": "",
     }
     return data | changes
-
-
-def count_institutions(app) -> int:
-    with app.app_context():
-        return len(db.session.scalars(select(Institution)).all())
 
 
 def test_civil_affairs_registers_a_home(app, client, civil):
@@ -74,7 +70,7 @@ def test_invalid_home_is_refused_with_a_chinese_message(app, client, civil, chan
     assert response.status_code == 200
     assert field_message in response.text
     assert "is-invalid" in response.text
-    assert count_institutions(app) == 0
+    assert count(app, Institution) == 0
 
 
 def test_the_form_keeps_what_was_typed_after_an_error(client, civil):
@@ -93,7 +89,7 @@ def test_credit_code_must_be_unique(app, client, civil, make):
     make.home(uscc=VALID_USCC)
     response = client.post("/institutions/new?kind=eldercare", data=home_form(uscc=VALID_USCC.lower()))
     assert "已被其他机构使用" in response.text
-    assert count_institutions(app) == 1
+    assert count(app, Institution) == 1
 
 
 def test_closing_date_before_opening_is_refused(app, client, civil, make):
@@ -132,7 +128,7 @@ def test_a_unit_must_be_in_its_hosts_region(app, client, health, make):
     response = client.post("/institutions/new?kind=medical",
                            data=medical_form(region_code=GAOZHOU, host_code=code, medical_type="医务室"))
     assert "内设机构须与设立单位在同一区县" in response.text
-    assert count_institutions(app) == 1
+    assert count(app, Institution) == 1
 
 
 def test_a_unit_must_be_of_the_other_kind(app, client, civil, make):
@@ -151,7 +147,7 @@ def test_an_unknown_host_code_is_named(client, civil):
 def test_medical_type_is_required(app, client, health):
     response = client.post("/institutions/new?kind=medical", data=medical_form(medical_type=""))
     assert "请选择医疗机构类型" in response.text
-    assert count_institutions(app) == 0
+    assert count(app, Institution) == 0
 
 
 def test_insurance_designation_not_before_application(app, client, health):
@@ -219,7 +215,7 @@ def test_closing_keeps_the_record_and_offers_to_close_units(app, client, make, a
         assert db.session.get(Institution, clinic).closed_on == date(2024, 7, 1)
         actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "close")).all()
         assert len(actions) == 2
-    assert count_institutions(app) == 2
+    assert count(app, Institution) == 2
 
 
 def test_closing_without_the_units_leaves_them_operating(app, client, civil, make):
@@ -238,7 +234,7 @@ def test_admin_deletes_a_record_entered_in_error_with_an_audit_event(app, client
     assert "确认删除" in client.get(f"/institutions/{home}/delete").text
     response = client.post(f"/institutions/{home}/delete")
     assert response.status_code == 302
-    assert count_institutions(app) == 0
+    assert count(app, Institution) == 0
     with app.app_context():
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "delete")).one()
         assert event.before["name"] == "误录养老院" and event.after is None
@@ -248,7 +244,7 @@ def test_a_record_with_units_cannot_be_deleted(app, client, make, admin):
     home = make.home()
     make.medical(host=home, medical_type="医务室")
     client.post(f"/institutions/{home}/delete")
-    assert count_institutions(app) == 2
+    assert count(app, Institution) == 2
 
 
 def test_lists_search_filter_sort_and_paginate(app, client, civil, make):
