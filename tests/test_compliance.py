@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import Agreement, Institution, Target, User
-from registry.services import agreements, compliance, overview, todo
+from registry.models import Agreement, Institution, Target, TargetSet, User
+from registry.services import agreements, compliance, overview, seeding, todo
 from registry.vocab import ACTIVE, EXPIRED, PARTY_CLOSED, TERMINATED
 from tests.factories import BINHAI, GAOZHOU, MAONAN
 
@@ -300,6 +301,28 @@ def test_an_edited_target_value_is_used(app, make, figure):
         db.session.commit()
         result = compliance.compute(D).targets_for("eldercare_run_medical", "city")[0]
         assert (result.met, result.overdue, result.gap) == (True, False, 0)
+
+
+def test_an_unknown_comparator_is_refused_when_a_target_set_is_loaded(app, tmp_path):
+    target = {"indicator": "eldercare_run_medical", "scope": "city", "deadline": "2022-12-31",
+              "comparator": "=>", "value": 10, "clause": "一(一)"}
+    (tmp_path / "typo.json").write_text(json.dumps(
+        {"id": "typo", "title": "有笔误的目标", "targets": [target]}, ensure_ascii=False), encoding="utf-8")
+    with app.app_context():
+        with pytest.raises(ValueError, match="比较方式“=>”无效"):
+            seeding.load_target_sets(tmp_path)
+        db.session.rollback()
+        assert db.session.get(TargetSet, "typo") is None
+
+
+def test_a_stored_unknown_comparator_is_never_guessed(app):
+    with app.app_context():
+        target = db.session.scalars(select(Target).where(
+            Target.indicator == "eldercare_run_medical", Target.deadline == D)).one()
+        target.comparator = "=>"  # written around the form and the seeding, which both refuse it
+        db.session.commit()
+        with pytest.raises(compliance.UnknownComparator, match="=>"):
+            compliance.compute(D)
 
 
 # --- the JSON of DESIGN §8 --------------------------------------------------------------------

@@ -234,3 +234,18 @@ def test_the_training_row_shows_the_count_and_gap_of_one_year(client, make, heal
     by_year = {t["deadline"][:4]: (t["actual"], t["met"]) for t in targets if t["indicator"] == "trained_in_year"
                and t["scope"] == "city"}
     assert by_year == {"2021": (0, False), "2022": (300, False)}  # each year's own count, as before
+
+
+def test_an_unknown_comparator_is_refused_on_the_target_form(app, client, admin, make):
+    target_id = make.target_id("eldercare_run_medical")
+    form = {"indicator": "eldercare_run_medical", "scope": "city", "deadline": "2022-12-31", "comparator": "=>",
+            "value": "12", "clause": "一(一)", "note": ""}
+    edited = client.post(f"/admin/targets/{target_id}/edit", data=form)
+    assert edited.status_code == 200 and "比较方式“=&gt;”无效" in edited.text
+    added = client.post("/admin/target-sets/maoming-2020-63/targets/new", data=form | {"scope": MAONAN})
+    assert added.status_code == 200 and "比较方式“=&gt;”无效" in added.text
+    with app.app_context():
+        target = db.session.get(Target, target_id)
+        assert (target.comparator, float(target.value)) == (">=", 10)
+        assert db.session.scalars(select(Target).where(Target.scope == MAONAN,
+                                                       Target.indicator == "eldercare_run_medical")).all() == []

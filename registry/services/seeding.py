@@ -63,11 +63,15 @@ def load_target_sets(folder: Path = SEEDS / "target_sets") -> int:
             deadline = date.fromisoformat(item["deadline"])
             if (item["indicator"], item["scope"], deadline) in existing:
                 continue
+            comparator = item.get("comparator", ">=")
+            refused = targets.comparator_error(comparator)
+            if refused:
+                raise ValueError(f"{path.name}：{item['indicator']} {item['scope']} {deadline}：{refused}")
             target = Target(
                 indicator=item["indicator"],
                 scope=item["scope"],
                 deadline=deadline,
-                comparator=item.get("comparator", ">="),
+                comparator=comparator,
                 value=item["value"],
                 clause=item.get("clause", ""),
                 note=item.get("note", ""),

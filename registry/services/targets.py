@@ -26,8 +26,9 @@ def check(target_set: TargetSet, values: dict[str, Any], current: Target | None 
         errors["scope"] = _("范围应为全市或一个区县")
     if values.get("deadline") is None:
         errors["deadline"] = _("请填写期限")
-    if values.get("comparator") not in COMPARATORS:
-        errors["comparator"] = _("比较方式无效")
+    comparator = comparator_error(values.get("comparator"))
+    if comparator:
+        errors["comparator"] = comparator
     value = values.get("value")
     if value is None or value < 0:
         errors["value"] = _("目标值不能为空或负数")
@@ -43,6 +44,14 @@ def check(target_set: TargetSet, values: dict[str, Any], current: Target | None 
         if db.session.scalar(duplicate) is not None:
             errors["scope"] = _("该指标在此范围和期限已有目标")
     return errors
+
+
+def comparator_error(comparator: str | None) -> str | None:
+    """Why a comparator is refused (None when it is one of COMPARATORS): an unknown one is never guessed."""
+    if comparator in COMPARATORS:
+        return None
+    return _("比较方式“%(comparator)s”无效，应为 %(allowed)s 之一", comparator=comparator or "",
+             allowed="、".join(COMPARATORS))
 
 
 def summary(target: Target) -> str:
