@@ -113,10 +113,10 @@ def submit(form: FlaskForm, action: Callable[[], T], problems: Callable[[], dict
                        if not getattr(getattr(form, (aliases or {}).get(name, name), None), "errors", None)}
             apply_errors(form, unshown, aliases)
         return False, None
-    return attempt(form, action, aliases)
+    return _run(form, action, aliases)
 
 
-def attempt(form: FlaskForm, action: Callable[[], T], aliases: dict[str, str] | None = None) -> tuple[bool, T | None]:
+def _run(form: FlaskForm, action: Callable[[], T], aliases: dict[str, str] | None = None) -> tuple[bool, T | None]:
     """Run a service call for a validated form and commit it; (True, its result).
 
     A broken rule or a stale version rolls back and shows why on the form, keeping

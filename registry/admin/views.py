@@ -12,12 +12,12 @@ from registry.admin import bp
 from registry.admin.forms import TargetForm, TokenForm, UserForm
 from registry.display import region_names
 from registry.extensions import db
-from registry.forms import EmptyForm, apply_errors
+from registry.forms import EmptyForm, submit
 from registry.listing import paginate
 from registry.models import ApiToken, AuditEvent, Target, TargetSet, User
 from registry.models.clock import utcnow
 from registry.permissions import role_required
-from registry.services import RecordInvalid, compliance
+from registry.services import compliance
 from registry.services import targets as targets_service
 from registry.services import tokens as tokens_service
 from registry.services import users as service
@@ -38,18 +38,12 @@ def create_user():
     """Create an account with a role and (optionally) a region."""
     form = UserForm()
     form.region_code.choices = choices(region_names(), blank=_("（市级，不限区县）"))
-    if form.validate_on_submit():
-        try:
-            user = service.create(form.username.data, form.password.data, form.role.data,
-                                  form.region_code.data or None, form.full_name.data or "",
-                                  must_change_password=True)
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
-            flash(_("已创建账号 %(name)s", name=user.username), "success")
-            return redirect(url_for(".users"))
+    saved, user = submit(form, lambda: service.create(
+        form.username.data, form.password.data, form.role.data, form.region_code.data or None,
+        form.full_name.data or "", must_change_password=True))
+    if saved:
+        flash(_("已创建账号 %(name)s", name=user.username), "success")
+        return redirect(url_for(".users"))
     return render_template("admin/user_form.html", form=form)
 
 
@@ -119,16 +113,9 @@ def edit_target(target_id: int):
     indicator = compliance.INDICATORS.get(target.indicator)
     if request.method == "GET" and indicator is not None and indicator.share:
         form.value.data = float(target.value) * 100
-    if form.validate_on_submit():
-        try:
-            targets_service.update(target, _target_values(form))
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
-            flash(_("已保存目标"), "success")
-            return redirect(url_for(".targets"))
+    if submit(form, lambda: targets_service.update(target, _target_values(form)))[0]:
+        flash(_("已保存目标"), "success")
+        return redirect(url_for(".targets"))
     return render_template("admin/target_form.html", form=form, target=target, target_set=target.target_set)
 
 
@@ -141,16 +128,9 @@ def add_target(set_id: str):
     if request.method == "GET":
         form.indicator.data = request.args.get("indicator", "")
         form.deadline.data = None
-    if form.validate_on_submit():
-        try:
-            targets_service.add(target_set, _target_values(form))
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
-            flash(_("已添加目标"), "success")
-            return redirect(url_for(".targets"))
+    if submit(form, lambda: targets_service.add(target_set, _target_values(form)))[0]:
+        flash(_("已添加目标"), "success")
+        return redirect(url_for(".targets"))
     return render_template("admin/target_form.html", form=form, target=None, target_set=target_set)
 
 
@@ -162,15 +142,10 @@ def tokens():
     users = db.session.scalars(select(User).where(User.active).order_by(User.username)).all()
     form.user_id.choices = [SelectChoice(u.id, f"{u.username}（{ROLES[u.role]}）") for u in users]
     issued = None
-    if form.validate_on_submit():
-        try:
-            issued, _token = tokens_service.issue(db.get_or_404(User, form.user_id.data), form.name.data,
-                                                  form.days.data)
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
+    saved, result = submit(form, lambda: tokens_service.issue(db.get_or_404(User, form.user_id.data),
+                                                              form.name.data, form.days.data))
+    if saved:
+        issued, _token = result
     rows = db.session.scalars(select(ApiToken).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
     return render_template("admin/tokens.html", form=form, tokens=rows, issued=issued, revoke_form=EmptyForm(),
                            now=utcnow())

@@ -14,7 +14,7 @@ from registry import permissions
 from registry.agreements import bp
 from registry.agreements.forms import AgreementForm, TerminateForm
 from registry.extensions import db
-from registry.forms import attempt, submit
+from registry.forms import submit
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Region, clock
 from registry.services import RecordInvalid, StaleEdit, audit, geo, scans, todo
@@ -142,10 +142,7 @@ def terminate(agreement_id: int):
     if request.method == "GET":
         form.terminated_on.data = clock.today()
         form.version.data = str(agreement.version)
-    if form.validate_on_submit():
-        saved, _none = attempt(form, lambda: service.terminate(agreement, form.terminated_on.data,
-                                                               form.version_number()))
-        if saved:
-            flash(_("协议 %(code)s 已终止", code=agreement.code), "success")
-            return redirect(url_for(".detail", agreement_id=agreement.id))
+    if submit(form, lambda: service.terminate(agreement, form.terminated_on.data, form.version_number()))[0]:
+        flash(_("协议 %(code)s 已终止", code=agreement.code), "success")
+        return redirect(url_for(".detail", agreement_id=agreement.id))
     return render_template("agreements/terminate.html", form=form, agreement=agreement)

@@ -11,13 +11,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from registry import permissions, vocab
 from registry.display import region_names
 from registry.extensions import db
-from registry.forms import apply_errors, attempt, submit
+from registry.forms import submit
 from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region, clock
-from registry.services import RecordInvalid, audit, geo, geocoding, todo
 from registry.services import agreements as agreement_service
+from registry.services import audit, geo, geocoding, todo
 from registry.services import institutions as service
 from registry.vocab import ELDERCARE, MEDICAL, choices
 
@@ -204,16 +204,15 @@ def close(institution_id: int):
         form.closed_on.data = clock.today()
         form.version.data = str(institution.version)
         form.close_units.data = any(may_edit(u) for u in operating_units)
-    if form.validate_on_submit():
-        saved, result = attempt(form, lambda: service.close(
-            institution, form.closed_on.data, form.close_units.data, form.version_number(), may_edit))
-        if saved:
-            closed, left = result
-            flash(_("已办理停业：%(names)s", names="、".join(i.name for i in closed)), "success")
-            for unit in left:
-                flash(_("%(name)s 须由%(department)s办理停业，已列入其待办", name=unit.name,
-                        department=vocab.DEPARTMENTS[unit.kind]), "warning")
-            return redirect(url_for(".detail", institution_id=institution.id))
+    saved, result = submit(form, lambda: service.close(
+        institution, form.closed_on.data, form.close_units.data, form.version_number(), may_edit))
+    if saved:
+        closed, left = result
+        flash(_("已办理停业：%(names)s", names="、".join(i.name for i in closed)), "success")
+        for unit in left:
+            flash(_("%(name)s 须由%(department)s办理停业，已列入其待办", name=unit.name,
+                    department=vocab.DEPARTMENTS[unit.kind]), "warning")
+        return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/close.html", form=form, institution=institution,
                            units=[u for u in operating_units if may_edit(u)],
                            others=[u for u in operating_units if not may_edit(u)])
@@ -228,16 +227,9 @@ def delete(institution_id: int):
         abort(403)
     form = ConfirmDeleteForm()
     references = service.references(institution)
-    if form.validate_on_submit():
-        kind, name = institution.kind, institution.name
-        try:
-            service.delete(institution)
-        except RecordInvalid as error:
-            db.session.rollback()
-            apply_errors(form, error.errors)
-        else:
-            db.session.commit()
-            flash(_("已删除：%(name)s", name=name), "success")
-            return redirect(url_for(".homes" if kind == ELDERCARE else ".medical"))
+    kind, name = institution.kind, institution.name
+    if submit(form, lambda: service.delete(institution))[0]:
+        flash(_("已删除：%(name)s", name=name), "success")
+        return redirect(url_for(".homes" if kind == ELDERCARE else ".medical"))
     return render_template("institutions/delete.html", form=form, institution=institution,
                            references=references)

@@ -10,7 +10,7 @@ from sqlalchemy import extract
 from registry import permissions
 from registry.display import region_names
 from registry.extensions import db
-from registry.forms import EmptyForm, attempt
+from registry.forms import EmptyForm, submit
 from registry.listing import int_arg, paginate
 from registry.models import TrainingRecord
 from registry.services import training as service
@@ -52,7 +52,7 @@ def create():
     if current_user.role not in permissions.TRAINING_EDITORS:
         abort(403)
     form = _form()
-    if form.validate_on_submit() and attempt(form, lambda: service.create(form.values()))[0]:
+    if submit(form, lambda: service.create(form.values()))[0]:
         flash(_("已登记培训记录"), "success")
         return redirect(url_for(".index"))
     return render_template("training/form.html", form=form, record=None)
@@ -66,8 +66,7 @@ def edit(record_id: int):
     form = _form(obj=record)
     if request.method == "GET":
         form.version.data = str(record.version)
-    if form.validate_on_submit() and attempt(
-            form, lambda: service.update(record, form.values(), form.version_number()))[0]:
+    if submit(form, lambda: service.update(record, form.values(), form.version_number()))[0]:
         flash(_("已保存修改"), "success")
         return redirect(url_for(".index"))
     return render_template("training/form.html", form=form, record=record, delete_form=EmptyForm())
