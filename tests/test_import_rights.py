@@ -180,3 +180,9 @@ def test_saving_an_agreement_unchanged_says_nothing_changed(app, client, make, h
         "signed_on": "2020-12-20", "valid_from": "2021-01-01", "valid_to": "2030-12-31",
         "services": ["双向转诊", "预约就诊绿色通道"], "version": version}, follow_redirects=True)
     assert "没有修改任何内容" in response.text and "已保存修改" not in response.text
+
+
+def test_a_bed_count_too_large_for_the_register_is_a_row_error_not_a_crash(app):
+    row = ",养老机构,床位过多的养老院,茂南区,2020-01-01,1234567890123456789012,,,\n"
+    assert messages(plan_as(app, None, "institutions.csv", HOMES + row)) == [
+        "institutions.csv 第 2 行 床位数：床位数不能超过 10,000,000"]

@@ -28,6 +28,7 @@ KIND_FIELDS = {
     ),
 }
 CODE_PREFIX = {ELDERCARE: "YL", MEDICAL: "YY"}
+MAX_BEDS = 10_000_000  # more than any register holds; a larger number overflows an INTEGER column
 
 
 def _blank(value: Any) -> bool:
@@ -145,9 +146,13 @@ def _check_beds(values: dict[str, Any]) -> dict[str, str]:
         errors["beds_total"] = _("请填写床位数")
     elif total < 0:
         errors["beds_total"] = _("床位数不能为负数")
+    elif total > MAX_BEDS:
+        errors["beds_total"] = _("床位数不能超过 %(maximum)s", maximum=f"{MAX_BEDS:,}")
     if nursing is not None:
         if nursing < 0:
             errors["beds_nursing"] = _("护理型床位数不能为负数")
+        elif nursing > MAX_BEDS:
+            errors["beds_nursing"] = _("护理型床位数不能超过 %(maximum)s", maximum=f"{MAX_BEDS:,}")
         elif total is not None and nursing > total:
             errors["beds_nursing"] = _("护理型床位数不能超过床位数")
     return errors
