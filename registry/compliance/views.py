@@ -107,7 +107,7 @@ def todo_list():
     """待办: record-level warnings, per region, newest first."""
     day = clock.today()
     region = request.args.get("region") or None
-    if region is not None and not permissions.in_region(current_user, region):
+    if region is not None and not permissions.reads_region(current_user, region):
         abort(404)
     found = todo.items(current_user, day, current_app.config["NEARBY_KM"], region)
     return render_template("compliance/todo.html", items=found, region=region, day=day, kinds=todo.KINDS)
