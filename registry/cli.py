@@ -172,11 +172,7 @@ def export_command(folder: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(file: Path) -> None:
     """Back up the database to FILE (SQLite online backup, or pg_dump's custom format)."""
-    try:
-        backup.backup(file)
-    except backup.BackupError as error:
-        click.echo(f"Backup failed: {error}", err=True)
-        sys.exit(1)
+    _or_exit(lambda: backup.backup(file), "Backup failed")
     click.echo(f"Backed up to {file}", err=True)
 
 
@@ -187,12 +183,17 @@ def restore_command(file: Path, yes: bool) -> None:
     """Replace the database's contents with the backup FILE."""
     if not yes:
         click.confirm("This replaces every record in the database. Continue?", abort=True)
-    try:
-        backup.restore(file)
-    except backup.BackupError as error:
-        click.echo(f"Restore failed: {error}", err=True)
-        sys.exit(1)
+    _or_exit(lambda: backup.restore(file), "Restore failed")
     click.echo(f"Restored from {file}", err=True)
+
+
+def _or_exit(action, failure: str) -> None:
+    """Run a backup or restore; on failure say why on stderr and exit with status 1."""
+    try:
+        action()
+    except backup.BackupError as error:
+        click.echo(f"{failure}: {error}", err=True)
+        sys.exit(1)
 
 
 @registry_group.command("geocode")

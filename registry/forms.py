@@ -12,14 +12,14 @@ from sqlalchemy import Select
 from wtforms import DateField, HiddenField, IntegerField
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
+from registry.display import region_names
 from registry.extensions import db
 from registry.models import Institution
-from registry.services import RecordInvalid, StaleEdit
+from registry.permissions import editable_regions
+from registry.services import MAX_COUNT, RecordInvalid, StaleEdit
+from registry.vocab import choices
 
 T = TypeVar("T")
-
-# More beds or people than the city holds; a larger number overflows an INTEGER column.
-MAX_COUNT = 10_000_000
 
 
 class EmptyForm(FlaskForm):
@@ -31,11 +31,24 @@ class VersionedForm(FlaskForm):
 
     version = HiddenField()
 
+    def __init__(self, *args, record=None, **kwargs):
+        """`record`: the record being changed; its version is carried until the form is submitted."""
+        super().__init__(*args, **kwargs)
+        if record is not None and not self.is_submitted():
+            self.version.data = str(record.version)
+
     def version_number(self) -> int | None:
         try:
             return int(self.version.data) if self.version.data else None
         except ValueError:
             return None
+
+
+def region_choices(user) -> list:
+    """The regions a user may register records in, for a form's select (led by 请选择)."""
+    allowed = editable_regions(user)
+    return choices({code: name for code, name in region_names().items() if allowed is None or code in allowed},
+                   blank=_("请选择"))
 
 
 def optional_date(label) -> DateField:

@@ -58,13 +58,16 @@ def reads_region(user: User, region_code: str | None) -> bool:
     return regions is None or region_code in regions
 
 
+def _in_scope(user: User, model) -> Select:
+    """Records of `model` (by their region_code) in the user's regions."""
+    query = select(model)
+    regions = scope_regions(user)
+    return query if regions is None else query.where(model.region_code.in_(sorted(regions)))
+
+
 def institutions_for(user: User) -> Select:
     """Institutions the user may read."""
-    query = select(Institution)
-    regions = scope_regions(user)
-    if regions is not None:
-        query = query.where(Institution.region_code.in_(sorted(regions)))
-    return query
+    return _in_scope(user, Institution)
 
 
 def _party_in_scope(user: User, party) -> Any:
@@ -208,11 +211,7 @@ TRAINING_EDITORS = frozenset({ADMIN, CIVIL_AFFAIRS, HEALTH})
 
 def training_for(user: User) -> Select:
     """Training records the user may read."""
-    query = select(TrainingRecord)
-    regions = scope_regions(user)
-    if regions is not None:
-        query = query.where(TrainingRecord.region_code.in_(sorted(regions)))
-    return query
+    return _in_scope(user, TrainingRecord)
 
 
 def require_edit_training(user: User, record_id: int) -> TrainingRecord:

@@ -118,12 +118,11 @@ def scan(agreement_id: int):
 def edit(agreement_id: int):
     """Edit an agreement; a save over someone else's newer save is refused."""
     agreement = permissions.require_edit_agreement(current_user, agreement_id)
-    form = _form(obj=agreement)
+    form = _form(obj=agreement, record=agreement)
     if request.method == "GET":
         form.eldercare_code.data = f"{agreement.eldercare.code} {agreement.eldercare.name}"
         form.medical_code.data = f"{agreement.medical.code} {agreement.medical.name}"
         form.services.data = agreement.services
-        form.version.data = str(agreement.version)
     saved, changed = submit(form, lambda: _save(form, agreement),
                             lambda: service.problems(form.values(), form.services.data, agreement), ALIASES)
     if saved:
@@ -138,10 +137,9 @@ def edit(agreement_id: int):
 def terminate(agreement_id: int):
     """已终止: end an agreement early (asks for confirmation and a date)."""
     agreement = permissions.require_edit_agreement(current_user, agreement_id)
-    form = TerminateForm()
+    form = TerminateForm(record=agreement)
     if request.method == "GET":
         form.terminated_on.data = clock.today()
-        form.version.data = str(agreement.version)
     if submit(form, lambda: service.terminate(agreement, form.terminated_on.data, form.version_number()))[0]:
         flash(_("协议 %(code)s 已终止", code=agreement.code), "success")
         return redirect(url_for(".detail", agreement_id=agreement.id))

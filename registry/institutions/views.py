@@ -5,21 +5,20 @@ from __future__ import annotations
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from registry import permissions, vocab
-from registry.display import region_names
 from registry.extensions import db
-from registry.forms import submit
+from registry.forms import region_choices, submit
 from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region, clock
 from registry.services import agreements as agreement_service
-from registry.services import audit, geo, geocoding, todo
+from registry.services import audit, containing, geo, geocoding, todo
 from registry.services import institutions as service
-from registry.vocab import ELDERCARE, MEDICAL, choices
+from registry.vocab import ELDERCARE, MEDICAL
 
 FORMS = {ELDERCARE: EldercareForm, MEDICAL: MedicalForm}
 HOST_FIELD = {"host": "host_code"}  # the service's field → the form's
@@ -31,12 +30,8 @@ def _regions() -> list[Region]:
 
 def _form(kind: str, **kwargs):
     """The kind's form: regions the user may register in, a host among what they may read."""
-    allowed = permissions.editable_regions(current_user)
     form = FORMS[kind](scope=permissions.institutions_for(current_user), **kwargs)
-    form.region_code.choices = choices(
-        {code: name for code, name in region_names().items() if allowed is None or code in allowed},
-        blank=_("请选择"),
-    )
+    form.region_code.choices = region_choices(current_user)
     return form
 
 
@@ -80,8 +75,7 @@ def search():
     if request.args.get("kind") in (ELDERCARE, MEDICAL):
         query = query.where(Institution.kind == request.args["kind"])
     if term:
-        like = f"%{term}%"
-        query = query.where(or_(Institution.name.ilike(like), Institution.code.ilike(like)))
+        query = query.where(containing(term, Institution.name, Institution.code))
     rows = db.session.scalars(query.order_by(Institution.name).limit(20))
     return jsonify([
         {"code": i.code, "name": i.name, "region": i.region_code, "kind": i.kind,
@@ -176,10 +170,9 @@ def detail(institution_id: int):
 def edit(institution_id: int):
     """Edit a record; a save over someone else's newer save is refused."""
     institution = permissions.require_edit_institution(current_user, institution_id)
-    form = _form(institution.kind, obj=institution)
+    form = _form(institution.kind, obj=institution, record=institution)
     if request.method == "GET":
         form.host_code.data = institution.host.code if institution.host else ""
-        form.version.data = str(institution.version)
     saved, changed = submit(form, lambda: service.update(institution, form.values(), form.version_number()),
                             lambda: service.problems(institution.kind, form.values(), institution), HOST_FIELD)
     if saved:
@@ -194,7 +187,7 @@ def edit(institution_id: int):
 def close(institution_id: int):
     """停业 with a date; offers to close the in-house units too. Never deletes."""
     institution = permissions.require_edit_institution(current_user, institution_id)
-    form = CloseForm()
+    form = CloseForm(record=institution)
 
     def may_edit(unit: Institution) -> bool:
         return permissions.can_edit_institution(current_user, unit)
@@ -202,7 +195,6 @@ def close(institution_id: int):
     operating_units = [u for u in institution.units if u.closed_on is None]
     if request.method == "GET":
         form.closed_on.data = clock.today()
-        form.version.data = str(institution.version)
         form.close_units.data = any(may_edit(u) for u in operating_units)
     saved, result = submit(form, lambda: service.close(
         institution, form.closed_on.data, form.close_units.data, form.version_number(), may_edit))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, Institution
-from registry.services import RecordInvalid, StaleEdit, audit
+from registry.services import RecordInvalid, StaleEdit, audit, containing
 from registry.vocab import (
     ACTIVE,
     AGREEMENT_STATUSES,
@@ -222,16 +222,7 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
         medical, medical.id == Agreement.medical_id
     )
     if filters.q:
-        term = f"%{filters.q.strip()}%"
-        query = query.where(
-            or_(
-                Agreement.code.ilike(term),
-                home.name.ilike(term),
-                medical.name.ilike(term),
-                home.code.ilike(term),
-                medical.code.ilike(term),
-            )
-        )
+        query = query.where(containing(filters.q, Agreement.code, home.name, medical.name, home.code, medical.code))
     if filters.region:
         query = query.where(or_(home.region_code == filters.region, medical.region_code == filters.region))
     if filters.status in AGREEMENT_STATUSES:

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region
-from registry.services import RecordInvalid, StaleEdit, audit
+from registry.services import MAX_COUNT, RecordInvalid, StaleEdit, audit, containing
 from registry.services.identifiers import has_control_characters, normalise_uscc, uscc_error
 from registry.vocab import ELDERCARE, KINDS, LEVELS, MEDICAL, MEDICAL_TYPES, OWNERSHIPS, RATINGS
 
@@ -28,7 +28,6 @@ KIND_FIELDS = {
     ),
 }
 CODE_PREFIX = {ELDERCARE: "YL", MEDICAL: "YY"}
-MAX_BEDS = 10_000_000  # more than any register holds; a larger number overflows an INTEGER column
 
 
 def _blank(value: Any) -> bool:
@@ -146,13 +145,13 @@ def _check_beds(values: dict[str, Any]) -> dict[str, str]:
         errors["beds_total"] = _("请填写床位数")
     elif total < 0:
         errors["beds_total"] = _("床位数不能为负数")
-    elif total > MAX_BEDS:
-        errors["beds_total"] = _("床位数不能超过 %(maximum)s", maximum=f"{MAX_BEDS:,}")
+    elif total > MAX_COUNT:
+        errors["beds_total"] = _("床位数不能超过 %(maximum)s", maximum=f"{MAX_COUNT:,}")
     if nursing is not None:
         if nursing < 0:
             errors["beds_nursing"] = _("护理型床位数不能为负数")
-        elif nursing > MAX_BEDS:
-            errors["beds_nursing"] = _("护理型床位数不能超过 %(maximum)s", maximum=f"{MAX_BEDS:,}")
+        elif nursing > MAX_COUNT:
+            errors["beds_nursing"] = _("护理型床位数不能超过 %(maximum)s", maximum=f"{MAX_COUNT:,}")
         elif total is not None and nursing > total:
             errors["beds_nursing"] = _("护理型床位数不能超过床位数")
     return errors
@@ -369,15 +368,8 @@ SORTS = {
 def filtered(query: Select, filters: ListFilters, today: date) -> Select:
     """Apply a list page's search, filters and sort to a scoped query."""
     if filters.q:
-        term = f"%{filters.q.strip()}%"
-        query = query.where(
-            or_(
-                Institution.name.ilike(term),
-                Institution.code.ilike(term),
-                Institution.uscc.ilike(term),
-                Institution.address.ilike(term),
-            )
-        )
+        query = query.where(containing(filters.q, Institution.name, Institution.code, Institution.uscc,
+                                       Institution.address))
     if filters.region:
         query = query.where(Institution.region_code == filters.region)
     if filters.medical_type:

@@ -8,24 +8,18 @@ from flask_login import current_user, login_required
 from sqlalchemy import extract
 
 from registry import permissions
-from registry.display import region_names
 from registry.extensions import db
-from registry.forms import EmptyForm, submit
+from registry.forms import EmptyForm, region_choices, submit
 from registry.listing import int_arg, paginate
 from registry.models import TrainingRecord
 from registry.services import training as service
 from registry.training import bp
 from registry.training.forms import TrainingForm
-from registry.vocab import choices
 
 
 def _form(**kwargs) -> TrainingForm:
-    allowed = permissions.editable_regions(current_user)
     form = TrainingForm(**kwargs)
-    form.region_code.choices = choices(
-        {code: name for code, name in region_names().items() if allowed is None or code in allowed},
-        blank=_("请选择"),
-    )
+    form.region_code.choices = region_choices(current_user)
     return form
 
 
@@ -63,9 +57,7 @@ def create():
 def edit(record_id: int):
     """Edit a training record."""
     record = permissions.require_edit_training(current_user, record_id)
-    form = _form(obj=record)
-    if request.method == "GET":
-        form.version.data = str(record.version)
+    form = _form(obj=record, record=record)
     if submit(form, lambda: service.update(record, form.values(), form.version_number()))[0]:
         flash(_("已保存修改"), "success")
         return redirect(url_for(".index"))

@@ -236,6 +236,15 @@ class Planner:
             if label not in unreadable:
                 self.result.errors.append(cells.error(label, message))
 
+    def _first_to_claim(self, cells: Cells, code: str, seen: dict[str, int], label: str) -> bool:
+        """Whether this row is the file's first with `code`; a second one is refused."""
+        if code in seen:
+            self._refuse(cells, label, _("%(label)s %(code)s 与第 %(row)s 行重复", label=label, code=code,
+                                         row=seen[code]))
+            return False
+        seen[code] = cells.row
+        return True
+
     def _refuse(self, cells: Cells, column: str, message: str) -> None:
         """A row that cannot be planned further: its unreadable cells and the reason."""
         self.result.errors += [*cells.errors, cells.error(column, message)]
@@ -265,13 +274,10 @@ class Planner:
             row = self._institution_row(cells, by_code, by_uscc, by_name)
             if row is None:
                 continue
-            if row.code in seen_codes:
-                self._refuse(cells, "机构编码", _("机构编码 %(code)s 与第 %(row)s 行重复", code=row.code,
-                                                 row=seen_codes[row.code]))
-                continue
             if not row.code:
                 row.code = new_codes.next(row.kind)
-            seen_codes[row.code] = row.row
+            if not self._first_to_claim(cells, row.code, seen_codes, "机构编码"):
+                continue
             existing = row.existing
             row.ref = Ref.of(existing) if existing else Ref(-(len(rows) + 1), row.code, row.kind, "", None, "")
             row.ref.region_code = row.values.get("region_code") or row.ref.region_code
@@ -415,14 +421,11 @@ class Planner:
             row = self._agreement_row(cells, by_code, by_terms)
             if row is None:
                 continue
-            if row.code in seen:
-                self._refuse(cells, "协议编号", _("协议编号 %(code)s 与第 %(row)s 行重复", code=row.code,
-                                                 row=seen[row.code]))
-                continue
             if not row.code:
                 row.code = new_codes.next(row.values.get("signed_on") or row.values["valid_from"])
+            if not self._first_to_claim(cells, row.code, seen, "协议编号"):
+                continue
             new_codes.reserved.add(row.code)
-            seen[row.code] = row.row
             self.result.agreements.append(row)
 
     def _agreement_row(self, cells: Cells, by_code, by_terms) -> AgreementRow | None:
