@@ -49,6 +49,8 @@ ALL_INSTITUTIONS = tuple(NAMES)
 # {gz_hosp}, {mn_agr} (茂南 home + 茂南 hospital), {cross_agr} (高州 home +
 # 茂南 hospital), {gz_agr} (高州 home + 高州 hospital), {target} (a user).
 #
+# GET+POST: the page (GET) and its form (POST) answer alike, 200 for the page being OK for the form.
+#
 #   method, route,                                    admin  civ    health civ@MN health@MN official@MN
 TABLE = [
     # The start page and the lists: everyone who is logged in.
@@ -63,80 +65,50 @@ TABLE = [
     ("GET", "/institutions/{gz_home}",                  200,   200,   200,   404,   404,   404),
     ("GET", "/institutions/{gz_hosp}",                  200,   200,   200,   404,   404,   404),
     # Homes are edited (and closed) by admin and civil affairs.
-    ("GET", "/institutions/{mn_home}/edit",             200,   200,   403,   200,   403,   403),
-    ("POST", "/institutions/{mn_home}/edit",            OK,    OK,    403,   OK,    403,   403),
-    ("GET", "/institutions/{mn_home}/close",            200,   200,   403,   200,   403,   403),
-    ("POST", "/institutions/{mn_home}/close",           OK,    OK,    403,   OK,    403,   403),
-    ("GET", "/institutions/{gz_home}/edit",             200,   200,   403,   404,   404,   404),
-    ("POST", "/institutions/{gz_home}/edit",            OK,    OK,    403,   404,   404,   404),
-    ("GET", "/institutions/{gz_home}/close",            200,   200,   403,   404,   404,   404),
-    ("POST", "/institutions/{gz_home}/close",           OK,    OK,    403,   404,   404,   404),
+    ("GET+POST", "/institutions/{mn_home}/edit",        200,   200,   403,   200,   403,   403),
+    ("GET+POST", "/institutions/{mn_home}/close",       200,   200,   403,   200,   403,   403),
+    ("GET+POST", "/institutions/{gz_home}/edit",        200,   200,   403,   404,   404,   404),
+    ("GET+POST", "/institutions/{gz_home}/close",       200,   200,   403,   404,   404,   404),
     # Medical institutions, the in-house clinic included, by admin and health.
-    ("GET", "/institutions/{mn_hosp}/edit",             200,   403,   200,   403,   200,   403),
-    ("POST", "/institutions/{mn_hosp}/edit",            OK,    403,   OK,    403,   OK,    403),
-    ("GET", "/institutions/{mn_hosp}/close",            200,   403,   200,   403,   200,   403),
-    ("POST", "/institutions/{mn_hosp}/close",           OK,    403,   OK,    403,   OK,    403),
-    ("GET", "/institutions/{mn_clinic}/edit",           200,   403,   200,   403,   200,   403),
-    ("POST", "/institutions/{mn_clinic}/edit",          OK,    403,   OK,    403,   OK,    403),
-    ("GET", "/institutions/{mn_clinic}/close",          200,   403,   200,   403,   200,   403),
-    ("POST", "/institutions/{mn_clinic}/close",         OK,    403,   OK,    403,   OK,    403),
-    ("GET", "/institutions/{gz_hosp}/edit",             200,   403,   200,   404,   404,   404),
-    ("POST", "/institutions/{gz_hosp}/edit",            OK,    403,   OK,    404,   404,   404),
-    ("GET", "/institutions/{gz_hosp}/close",            200,   403,   200,   404,   404,   404),
-    ("POST", "/institutions/{gz_hosp}/close",           OK,    403,   OK,    404,   404,   404),
+    ("GET+POST", "/institutions/{mn_hosp}/edit",        200,   403,   200,   403,   200,   403),
+    ("GET+POST", "/institutions/{mn_hosp}/close",       200,   403,   200,   403,   200,   403),
+    ("GET+POST", "/institutions/{mn_clinic}/edit",      200,   403,   200,   403,   200,   403),
+    ("GET+POST", "/institutions/{mn_clinic}/close",     200,   403,   200,   403,   200,   403),
+    ("GET+POST", "/institutions/{gz_hosp}/edit",        200,   403,   200,   404,   404,   404),
+    ("GET+POST", "/institutions/{gz_hosp}/close",       200,   403,   200,   404,   404,   404),
     # Deleting a record entered in error: admin only.
-    ("GET", "/institutions/{mn_home}/delete",           200,   403,   403,   403,   403,   403),
-    ("POST", "/institutions/{mn_home}/delete",          OK,    403,   403,   403,   403,   403),
-    ("GET", "/institutions/{mn_clinic}/delete",         200,   403,   403,   403,   403,   403),
-    ("POST", "/institutions/{mn_clinic}/delete",        OK,    403,   403,   403,   403,   403),
-    ("GET", "/institutions/{gz_hosp}/delete",           200,   403,   403,   404,   404,   404),
-    ("POST", "/institutions/{gz_hosp}/delete",          OK,    403,   403,   404,   404,   404),
+    ("GET+POST", "/institutions/{mn_home}/delete",      200,   403,   403,   403,   403,   403),
+    ("GET+POST", "/institutions/{mn_clinic}/delete",    200,   403,   403,   403,   403,   403),
+    ("GET+POST", "/institutions/{gz_hosp}/delete",      200,   403,   403,   404,   404,   404),
     # Registering: the role decides (403) before the host is looked up (404).
-    ("GET", "/institutions/new?kind=eldercare",         200,   200,   403,   200,   403,   403),
-    ("POST", "/institutions/new?kind=eldercare",        OK,    OK,    403,   OK,    403,   403),
-    ("GET", "/institutions/new?kind=medical",           200,   403,   200,   403,   200,   403),
-    ("POST", "/institutions/new?kind=medical",          OK,    403,   OK,    403,   OK,    403),
-    ("GET", "/institutions/new?kind=medical&host={mn_home}",  200, 403, 200, 403,   200,   403),
-    ("POST", "/institutions/new?kind=medical&host={mn_home}", OK,  403, OK,  403,   OK,    403),
-    ("GET", "/institutions/new?kind=medical&host={gz_home}",  200, 403, 200, 403,   404,   403),
-    ("POST", "/institutions/new?kind=medical&host={gz_home}", OK,  403, OK,  403,   404,   403),
-    ("GET", "/institutions/new?kind=eldercare&host={gz_hosp}",  200, 200, 403, 404, 403,   403),
-    ("POST", "/institutions/new?kind=eldercare&host={gz_hosp}", OK,  OK,  403, 404, 403,   403),
+    ("GET+POST", "/institutions/new?kind=eldercare",    200,   200,   403,   200,   403,   403),
+    ("GET+POST", "/institutions/new?kind=medical",      200,   403,   200,   403,   200,   403),
+    ("GET+POST", "/institutions/new?kind=medical&host={mn_home}", 200, 403, 200, 403,   200,   403),
+    ("GET+POST", "/institutions/new?kind=medical&host={gz_home}", 200, 403, 200, 403,   404,   403),
+    ("GET+POST", "/institutions/new?kind=eldercare&host={gz_hosp}", 200, 200, 403, 404, 403,   403),
     # Agreements: read when either party is in the region ...
     ("GET", "/agreements/{mn_agr}",                     200,   200,   200,   200,   200,   200),
     ("GET", "/agreements/{cross_agr}",                  200,   200,   200,   200,   200,   200),
     ("GET", "/agreements/{gz_agr}",                     200,   200,   200,   404,   404,   404),
     # ... edited by admin and health, only where the home is in the editor's region.
-    ("GET", "/agreements/{mn_agr}/edit",                200,   403,   200,   403,   200,   403),
-    ("POST", "/agreements/{mn_agr}/edit",               OK,    403,   OK,    403,   OK,    403),
-    ("GET", "/agreements/{mn_agr}/terminate",           200,   403,   200,   403,   200,   403),
-    ("POST", "/agreements/{mn_agr}/terminate",          OK,    403,   OK,    403,   OK,    403),
-    ("GET", "/agreements/{cross_agr}/edit",             200,   403,   200,   403,   403,   403),
-    ("POST", "/agreements/{cross_agr}/edit",            OK,    403,   OK,    403,   403,   403),
-    ("GET", "/agreements/{cross_agr}/terminate",        200,   403,   200,   403,   403,   403),
-    ("POST", "/agreements/{cross_agr}/terminate",       OK,    403,   OK,    403,   403,   403),
-    ("GET", "/agreements/{gz_agr}/edit",                200,   403,   200,   404,   404,   404),
-    ("POST", "/agreements/{gz_agr}/edit",               OK,    403,   OK,    404,   404,   404),
-    ("GET", "/agreements/{gz_agr}/terminate",           200,   403,   200,   404,   404,   404),
-    ("POST", "/agreements/{gz_agr}/terminate",          OK,    403,   OK,    404,   404,   404),
-    ("GET", "/agreements/new",                          200,   403,   200,   403,   200,   403),
-    ("POST", "/agreements/new",                         OK,    403,   OK,    403,   OK,    403),
+    ("GET+POST", "/agreements/{mn_agr}/edit",           200,   403,   200,   403,   200,   403),
+    ("GET+POST", "/agreements/{mn_agr}/terminate",      200,   403,   200,   403,   200,   403),
+    ("GET+POST", "/agreements/{cross_agr}/edit",        200,   403,   200,   403,   403,   403),
+    ("GET+POST", "/agreements/{cross_agr}/terminate",   200,   403,   200,   403,   403,   403),
+    ("GET+POST", "/agreements/{gz_agr}/edit",           200,   403,   200,   404,   404,   404),
+    ("GET+POST", "/agreements/{gz_agr}/terminate",      200,   403,   200,   404,   404,   404),
+    ("GET+POST", "/agreements/new",                     200,   403,   200,   403,   200,   403),
     ("GET", "/agreements/new?eldercare={mn_home}",      200,   403,   200,   403,   200,   403),
-    ("GET", "/agreements/new?eldercare={gz_home}",      200,   403,   200,   403,   404,   403),
-    ("POST", "/agreements/new?eldercare={gz_home}",     OK,    403,   OK,    403,   404,   403),
+    ("GET+POST", "/agreements/new?eldercare={gz_home}", 200,   403,   200,   403,   404,   403),
     # Administration: admin only.
     ("GET", "/admin/users",                             200,   403,   403,   403,   403,   403),
-    ("GET", "/admin/users/new",                         200,   403,   403,   403,   403,   403),
-    ("POST", "/admin/users/new",                        OK,    403,   403,   403,   403,   403),
+    ("GET+POST", "/admin/users/new",                    200,   403,   403,   403,   403,   403),
     ("GET", "/admin/audit",                             200,   403,   403,   403,   403,   403),
     ("POST", "/admin/users/{target}/deactivate",        302,   403,   403,   403,   403,   403),
     ("GET", "/admin/targets",                           200,   403,   403,   403,   403,   403),
-    ("GET", "/admin/targets/{target_row}/edit",         200,   403,   403,   403,   403,   403),
-    ("POST", "/admin/targets/{target_row}/edit",        OK,    403,   403,   403,   403,   403),
-    ("GET", "/admin/target-sets/maoming-2020-63/targets/new", 200, 403, 403, 403,   403,   403),
-    ("POST", "/admin/target-sets/maoming-2020-63/targets/new", OK, 403, 403, 403,   403,   403),
-    ("GET", "/admin/tokens",                            200,   403,   403,   403,   403,   403),
-    ("POST", "/admin/tokens",                           OK,    403,   403,   403,   403,   403),
+    ("GET+POST", "/admin/targets/{target_row}/edit",    200,   403,   403,   403,   403,   403),
+    ("GET+POST", "/admin/target-sets/maoming-2020-63/targets/new", 200, 403, 403, 403,   403,   403),
+    ("GET+POST", "/admin/tokens",                       200,   403,   403,   403,   403,   403),
     ("POST", "/admin/tokens/{token}/revoke",            302,   403,   403,   403,   403,   403),
     # Compliance: everyone sees the dashboard; drill-downs only within scope (city: city users).
     ("GET", "/compliance",                              200,   200,   200,   200,   200,   200),
@@ -148,10 +120,8 @@ TABLE = [
     ("GET", "/compliance/export.xlsx",                  200,   200,   200,   200,   200,   200),
     # Training records: staff of every kind edit within their region; officials read.
     ("GET", "/training",                                200,   200,   200,   200,   200,   200),
-    ("GET", "/training/new",                            200,   200,   200,   200,   200,   403),
-    ("POST", "/training/new",                           OK,    OK,    OK,    OK,    OK,    403),
-    ("GET", "/training/{mn_train}/edit",                200,   200,   200,   200,   200,   403),
-    ("POST", "/training/{mn_train}/edit",               OK,    OK,    OK,    OK,    OK,    403),
+    ("GET+POST", "/training/new",                       200,   200,   200,   200,   200,   403),
+    ("GET+POST", "/training/{mn_train}/edit",           200,   200,   200,   200,   200,   403),
     ("POST", "/training/{mn_train}/delete",             302,   302,   302,   302,   302,   403),
     ("GET", "/training/{gz_train}/edit",                200,   200,   200,   404,   404,   404),
     ("POST", "/training/{gz_train}/delete",             302,   302,   302,   404,   404,   404),
@@ -166,9 +136,19 @@ def _user_label(role: str, region: str | None) -> str:
     return f"{role}@{region or 'city'}"
 
 
-def _cases():
+def _requests():
+    """(method, route, statuses): a GET+POST row is a page and its form, 200 on the page meaning OK for the form."""
     for method, route, *expected in TABLE:
         assert len(expected) == len(USERS), f"{method} {route}: one column per user"
+        if method == "GET+POST":
+            yield "GET", route, expected
+            yield "POST", route, [OK if status == 200 else status for status in expected]
+        else:
+            yield method, route, expected
+
+
+def _cases():
+    for method, route, expected in _requests():
         for (role, region), status in zip(USERS, expected, strict=True):
             case_id = f"{_user_label(role, region)} {method} {route} -> {status}"
             reason = KNOWN_BUGS.get((role, region, method, route))
@@ -223,7 +203,7 @@ def test_route_answers_by_role(client, register, login, role, region, method, ro
             f"{who}: expected {expected}, got {response.status_code}")
 
 
-ANONYMOUS_ROUTES = sorted({(method, route) for method, route, *_ in TABLE})
+ANONYMOUS_ROUTES = sorted({(method, route) for method, route, _statuses in _requests()})
 
 
 @pytest.mark.parametrize(("method", "route"), ANONYMOUS_ROUTES,
