@@ -149,3 +149,9 @@ def code_of(app, institution_id: int) -> str:
     """The registry code (机构编码) of an institution."""
     with app.app_context():
         return db.session.get(Institution, institution_id).code
+
+
+def lists(client, url: str, shown: str, hidden: str) -> bool:
+    """Whether the page at `url` names `shown` and not `hidden` (a filtered list)."""
+    page = client.get(url).text
+    return shown in page and hidden not in page

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import AuditEvent, Institution
-from tests.conftest import count
+from tests.conftest import count, lists
 from tests.factories import GAOZHOU, MAONAN, count_statements
 
 VALID_USCC = "91110000600037341L"
@@ -267,12 +267,9 @@ def test_lists_search_filter_sort_and_paginate(app, client, civil, make):
 def test_status_and_type_filters(client, health, make):
     make.medical(name="运营中的诊所", medical_type="诊所")
     make.medical(name="已停业的医院", closed_on=date(2023, 1, 1))
-    operating = client.get("/medical?status=operating").text
-    assert "运营中的诊所" in operating and "已停业的医院" not in operating
-    closed = client.get("/medical?status=closed").text
-    assert "已停业的医院" in closed and "运营中的诊所" not in closed
-    clinics = client.get("/medical?medical_type=诊所").text
-    assert "运营中的诊所" in clinics and "已停业的医院" not in clinics
+    assert lists(client, "/medical?status=operating", "运营中的诊所", "已停业的医院")
+    assert lists(client, "/medical?status=closed", "已停业的医院", "运营中的诊所")
+    assert lists(client, "/medical?medical_type=诊所", "运营中的诊所", "已停业的医院")
 
 
 def test_closing_a_record_someone_just_edited_is_refused(app, client, civil, make):

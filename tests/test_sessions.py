@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from registry.extensions import db
@@ -33,20 +34,15 @@ def test_a_new_session_id_at_login(app, make):
     assert browser.get_cookie("session").value != (before.value if before else None)
 
 
-def test_an_idle_session_ends(app, client, make, auth):
+@pytest.mark.parametrize(("column", "age"), [
+    ("last_seen_at", timedelta(minutes=31)),  # idle for longer than SESSION_IDLE_MINUTES
+    ("created_at", timedelta(hours=13)),  # older than SESSION_MAX_HOURS, however busy
+], ids=["idle", "past-its-lifetime"])
+def test_a_session_ends(app, client, make, auth, column, age):
     make.user("health", username="weijian")
     auth.login("weijian")
     with app.app_context():
-        db.session.execute(update(UserSession).values(last_seen_at=utcnow() - timedelta(minutes=31)))
-        db.session.commit()
-    assert client.get("/homes").status_code == 302
-
-
-def test_a_session_ends_after_its_lifetime_even_when_busy(app, client, make, auth):
-    make.user("health", username="weijian")
-    auth.login("weijian")
-    with app.app_context():
-        db.session.execute(update(UserSession).values(created_at=utcnow() - timedelta(hours=13)))
+        db.session.execute(update(UserSession).values({column: utcnow() - age}))
         db.session.commit()
     assert client.get("/homes").status_code == 302
 
