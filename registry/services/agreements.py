@@ -178,16 +178,11 @@ def update(
         raise RecordInvalid(errors)
     values = _clean(values)
     wanted = agreement.services if services is None else services
-    before = audit.snapshot(agreement)
-    for field, value in values.items():
-        setattr(agreement, field, value)
-    _set_services(agreement, wanted)
-    db.session.flush()
-    after = audit.snapshot(agreement)
-    if not audit.changed(before, after):
-        return False
-    audit.record("update", agreement, before=before, after=after, summary=agreement.code)
-    return True
+    with audit.Change("update", agreement, summary=agreement.code) as change:
+        for field, value in values.items():
+            setattr(agreement, field, value)
+        _set_services(agreement, wanted)
+    return change.changed
 
 
 def terminate(agreement: Agreement, day: date, version: int | None = None) -> None:
@@ -196,11 +191,8 @@ def terminate(agreement: Agreement, day: date, version: int | None = None) -> No
         raise StaleEdit()
     if agreement.signed_on and day < agreement.signed_on:
         raise RecordInvalid({"terminated_on": _("终止日期不能早于签订日期")})
-    before = audit.snapshot(agreement)
-    agreement.terminated_on = day
-    db.session.flush()
-    audit.record("terminate", agreement, before=before, after=audit.snapshot(agreement),
-                 summary=agreement.code)
+    with audit.Change("terminate", agreement, summary=agreement.code):
+        agreement.terminated_on = day
 
 
 @dataclass

@@ -82,6 +82,32 @@ def record(
     return event
 
 
+class Change:
+    """Audit what a block changes in a record: `with Change("update", record) as change: …`.
+
+    The values before and after are recorded when anything changed (`change.changed`);
+    the summary is the record's name (or code) as it stands after, unless given.
+    """
+
+    def __init__(self, action: str, obj: Any, summary: str | None = None, user: User | None = None):
+        self.action, self.obj, self.summary, self.user = action, obj, summary, user
+        self.changed = False
+
+    def __enter__(self) -> Change:
+        self.before = snapshot(self.obj)
+        return self
+
+    def __exit__(self, error_type, *_details) -> bool:
+        if error_type is None:
+            db.session.flush()
+            after = snapshot(self.obj)
+            self.changed = bool(changed(self.before, after))
+            if self.changed:
+                summary = self.summary or getattr(self.obj, "name", None) or getattr(self.obj, "code", "")
+                record(self.action, self.obj, before=self.before, after=after, summary=summary, user=self.user)
+        return False
+
+
 def note(action: str, entity: str, entity_id: int | None, summary: str, user: User | None = None) -> AuditEvent:
     """An event about no loaded record: a failed login, a denied request."""
     event = AuditEvent(user_id=user.id if user is not None else None, action=action, entity=entity,

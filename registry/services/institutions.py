@@ -265,15 +265,11 @@ def update(institution: Institution, values: dict[str, Any], version: int | None
     if errors:
         raise RecordInvalid(errors)
     values = clean(institution.kind, values)
-    before = audit.snapshot(institution)
-    _apply(institution, values)
-    db.session.flush()
-    after = audit.snapshot(institution)
-    if not audit.changed(before, after):
-        return False
-    audit.record("update", institution, before=before, after=after, summary=institution.name)
-    follow_host_region(institution)
-    return True
+    with audit.Change("update", institution) as change:
+        _apply(institution, values)
+    if change.changed:
+        follow_host_region(institution)
+    return change.changed
 
 
 def follow_host_region(host: Institution, user=None) -> list[Institution]:
@@ -285,12 +281,10 @@ def follow_host_region(host: Institution, user=None) -> list[Institution]:
     moved = []
     for unit in host.units:
         if unit.region_code != host.region_code:
-            before = audit.snapshot(unit)
-            unit.region_code = host.region_code
-            db.session.flush()
-            audit.record("update", unit, before=before, after=audit.snapshot(unit), user=user,
-                         summary=_("%(name)s（随设立单位迁入%(region)s）", name=unit.name,
-                                   region=DatabaseLookups().region_name(host.region_code)))
+            summary = _("%(name)s（随设立单位迁入%(region)s）", name=unit.name,
+                        region=DatabaseLookups().region_name(host.region_code))
+            with audit.Change("update", unit, summary=summary, user=user):
+                unit.region_code = host.region_code
             moved.append(unit)
     return moved
 
@@ -313,10 +307,8 @@ def close(
     operating = [u for u in institution.units if u.closed_on is None and u.opened_on <= day] if close_units else []
     targets = [institution] + [u for u in operating if may_edit(u)]
     for target in targets:
-        before = audit.snapshot(target)
-        target.closed_on = day
-        db.session.flush()
-        audit.record("close", target, before=before, after=audit.snapshot(target), summary=target.name)
+        with audit.Change("close", target):
+            target.closed_on = day
     return targets, [u for u in operating if u not in targets]
 
 

@@ -65,12 +65,11 @@ def update(target: Target, values: dict[str, Any]) -> None:
     errors = check(target.target_set, merged, target)
     if errors:
         raise RecordInvalid(errors)
-    before = audit.snapshot(target)
-    for field, value in merged.items():
-        setattr(target, field, value)
-    target.edited = True
-    db.session.flush()
-    audit.record("update", target, before=before, after=audit.snapshot(target), summary=summary(target))
+    with audit.Change("update", target) as change:
+        for field, value in merged.items():
+            setattr(target, field, value)
+        target.edited = True
+        change.summary = summary(target)
 
 
 def add(target_set: TargetSet, values: dict[str, Any]) -> Target:

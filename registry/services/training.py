@@ -54,13 +54,10 @@ def update(record: TrainingRecord, values: dict[str, Any], version: int | None) 
     errors = check(merged)
     if errors:
         raise RecordInvalid(errors)
-    before = audit.snapshot(record)
-    for field, value in merged.items():
-        setattr(record, field, value)
-    db.session.flush()
-    after = audit.snapshot(record)
-    if audit.changed(before, after):
-        audit.record("update", record, before=before, after=after, summary=record.organiser)
+    with audit.Change("update", record) as change:
+        for field, value in merged.items():
+            setattr(record, field, value)
+        change.summary = record.organiser
 
 
 def delete(record: TrainingRecord) -> None:

@@ -169,10 +169,7 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
 
 def set_active(user: User, active: bool) -> None:
     """Deactivate (or re-activate) an account; deactivation ends its sessions at once."""
-    before = audit.snapshot(user)
-    if not active:
-        sessions.end_all(user)
-    user.active = active
-    db.session.flush()
-    audit.record("activate" if active else "deactivate", user, before=before,
-                 after=audit.snapshot(user), summary=user.username)
+    with audit.Change("activate" if active else "deactivate", user, summary=user.username):
+        if not active:
+            sessions.end_all(user)
+        user.active = active
