@@ -28,8 +28,9 @@ class RegionCounts:
 def counts_by_region(user: User, day: date) -> list[RegionCounts]:
     """One row per region the user may read, counted in SQL as of `day`."""
     regions = select(Region).order_by(Region.position)
-    if user.region_code is not None:
-        regions = regions.where(Region.code == user.region_code)
+    readable = permissions.scope_regions(user)
+    if readable is not None:
+        regions = regions.where(Region.code.in_(sorted(readable)))
     rows = {r.code: RegionCounts(r) for r in db.session.scalars(regions)}
 
     institutions = (
