@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
+import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from defusedxml.ElementTree import ParseError, fromstring
 from flask import current_app
 from flask_babel import format_number
 from flask_babel import gettext as _
@@ -34,6 +37,9 @@ FALSE_WORDS = {NO, "×", "no", "n", "false", "0"}
 MAX_UPLOAD = 10 * 1024 * 1024
 MAX_XLSX_MEMBERS = 200
 MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
+# calamine builds a sheet's full grid, from A1 to its last cell, before giving one row.
+MAX_XLSX_COLUMNS = 200
+XLSX_SPARE_ROWS = 10_000  # blank rows a sheet may hold beyond MAX_IMPORT_ROWS
 
 
 class FileRefused(Exception):
@@ -112,8 +118,173 @@ def check_xlsx(data: bytes) -> None:
                 raise FileRefused(_("工作簿解压后过大，拒绝读取"))
             if "xl/workbook.xml" not in archive.namelist():
                 raise FileRefused(_("文件内容不是 Excel 工作簿（.xlsx），请检查文件"))
+            _check_shared_strings(archive)
+            for title, part in _sheet_parts(archive).items():
+                _check_extent(archive, title, part)
     except zipfile.BadZipFile as error:
         raise FileRefused(_("文件内容不是 Excel 工作簿（.xlsx），请检查文件")) from error
+    except (ParseError, ValueError, zlib.error, NotImplementedError) as error:  # ValueError: defusedxml's refusals
+        raise FileRefused(_("无法读取工作簿：%(reason)s", reason=str(error)[:200])) from error
+
+
+def _table_for_sheet(title: str) -> Table | None:
+    return next((t for t in TABLES.values() if title.strip().lower() in (t.key, t.sheet)), None)
+
+
+def _member(archive: zipfile.ZipFile, target: str, base: str = "xl") -> str | None:
+    """The archive member a relationship's target names; calamine, like Excel, ignores its case."""
+    path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+    return next((n for n in archive.namelist() if n.lower() == path.lower()), None)
+
+
+def _workbook_relationships(archive: zipfile.ZipFile) -> list[tuple[str, str, str | None]]:
+    """(id, type, member) of each relationship of xl/workbook.xml."""
+    if "xl/_rels/workbook.xml.rels" not in archive.namelist():
+        return []
+    return [(rel.get("Id", ""), rel.get("Type", ""), _member(archive, rel.get("Target", "")))
+            for rel in fromstring(archive.read("xl/_rels/workbook.xml.rels")) if rel.tag.endswith("Relationship")]
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """The worksheet part of each sheet read_xlsx reads (机构, 签约协议…), by the sheet's name."""
+    members = {rel_id: member for rel_id, _type, member in _workbook_relationships(archive)}
+    parts = {}
+    for sheet in fromstring(archive.read("xl/workbook.xml")).iter():
+        title = sheet.get("name", "")
+        if not sheet.tag.endswith("}sheet") or _table_for_sheet(title) is None:
+            continue
+        # r:id, in the transitional or the strict namespace
+        rel_id = next((value for key, value in sheet.attrib.items() if key.endswith("}id")), "")
+        if members.get(rel_id) is None:
+            raise FileRefused(_("工作簿中找不到工作表“%(name)s”的内容，请检查文件", name=title.strip()))
+        parts[title] = members[rel_id]
+    return parts
+
+
+# Worksheet XML, scanned for the extent of its cells. Any start tag of a row or a cell, whatever its prefix;
+XML_ROW_OR_CELL_START = re.compile(rb"""<(?:[^\s<>/:="']+:)?(row|c)(?=[\s/>])""")
+# the whole tag, its attributes quoted ("a>b" allowed), and each reference in them (prefixed too, to be safe).
+XML_ROW_OR_CELL = re.compile(rb"""<(?:[^\s<>/:="']+:)?(row|c)([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>""")
+XML_REFERENCE = re.compile(rb"""(?:^|\s)(?:[^\s<>/:="']+:)?r\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# Excel, WPS and openpyxl write `<c r="B7" …>` and `<row r="7" …>`, `r` once: these find a tag written otherwise
+# (no space after the name, `r` not first, a reference not like B7, a prefix, `r =`). Searches that start with
+# a literal run fast; a character class first would be ten times slower.
+XML_ODD_CELL = rb'[\t\n\r/>]| (?!r="[A-Z]{1,3}[0-9]{1,7}")'  # after "<c"
+XML_OTHER_TAGS = [re.compile(pattern) for pattern in (
+    rb'<row(?:[\t\n\r/>]| (?!r="[0-9]{1,7}"))', rb":(?:c|row)[\s/>]", rb"r[ \t\n\r]+=", rb"\tr=", rb"\nr=", rb"\rr=")]
+XML_PLAIN_CELL = re.compile(rb'<c r="([A-Z]+)')
+XML_PLAIN_ROW = re.compile(rb'<row r="([0-9]+)')
+
+
+class _Extent:
+    """How far a worksheet's cells reach (1-based), as calamine places them, and where its reading stands."""
+
+    def __init__(self, max_rows: int, max_columns: int) -> None:
+        self.rows = self.columns = 0
+        self.row = 0  # the row a cell without `r` falls in
+        self.column = 0  # the column of the row's previous cell
+        # An odd cell tag (no groups), or a cell whose reference could pass a limit: one short of them (fewer
+        # letters and digits than the limits') needs no look.
+        near = f"[A-Z]{{1,{len(_column_letters(max_columns)) - 1}}}[0-9]{{1,{len(str(max_rows)) - 1}}}"
+        self.odd_or_far_cell = re.compile(rb'<c(?:%s| r="(?!%s")([A-Z]+)([0-9]+)")' % (XML_ODD_CELL, near.encode()))
+
+    def scan(self, xml: bytes) -> None:
+        """Measure whole tags: when all are written as Excel writes them, by counts and searches; else tag by tag."""
+        far = self.odd_or_far_cell.findall(xml)
+        # Every tag `<c r="…` or `<row r="…`, and no other ` r=` (a second `r`, which calamine would take).
+        if (any(not letters for letters, _digits in far) or any(pattern.search(xml) for pattern in XML_OTHER_TAGS)
+                or xml.count(b" r=") != xml.count(b"<c ") + xml.count(b"<row ")):
+            self.scan_tags(xml)
+            return
+        if far:
+            letters, digits = zip(*far, strict=True)
+            self.columns = max(self.columns, *map(_column_number, set(letters)))
+            self.rows = max(self.rows, *map(int, set(digits)))
+        last_row, last_cell = xml.rfind(b"<row "), xml.rfind(b"<c ")
+        if last_row >= 0:
+            self.row, self.column = int(XML_PLAIN_ROW.match(xml, last_row)[1]), 0
+        if last_cell > last_row:
+            self.column = _column_number(XML_PLAIN_CELL.match(xml, last_cell)[1])
+
+    def scan_tags(self, xml: bytes) -> None:
+        """A cell at its reference `r`, else after the row's previous cell; a row at its `r`, else after the previous
+        one. Every reference a tag holds counts, and a cell without a value too (calamine skips it)."""
+        for start in XML_ROW_OR_CELL_START.finditer(xml):
+            tag = XML_ROW_OR_CELL.match(xml, start.start())
+            if tag is None:
+                raise ValueError("malformed row or cell tag")
+            references = [double or single for double, single in XML_REFERENCE.findall(tag[2])]
+            if tag[1] == b"row":
+                self.row = max((_row_number(r) for r in references), default=self.row + 1)
+                self.column = 0
+                continue
+            letters = [re.sub(rb"[^A-Za-z]", b"", r) for r in references]
+            self.column = max((_column_number(a) for a in letters if a), default=self.column + 1)
+            self.columns = max(self.columns, self.column)
+            self.rows = max(self.rows, *(_row_number(r) for r in references if re.search(rb"[0-9]", r)),
+                            self.row)
+
+
+def _row_number(reference: bytes) -> int:
+    """The digits of a reference, wherever they are (calamine reads them so); 0 if none."""
+    return int(re.sub(rb"[^0-9]", b"", reference) or b"0")
+
+
+def _extent(stream: IO[bytes], max_rows: int, max_columns: int) -> _Extent:
+    """The extent of a worksheet part's cells, not its optional (and maybe lying) <dimension>.
+
+    Read by the MB, and only until a limit is passed.
+    """
+    extent, text = _Extent(max_rows, max_columns), b""
+    while True:
+        chunk = stream.read(1 << 20)
+        text += chunk
+        # Up to the last tag, which the next chunk may complete; no "<" is allowed inside a tag.
+        cut = text.rfind(b"<") if chunk else len(text)
+        if len(text) - cut > 1 << 20:
+            raise ValueError("over 1 MB without a tag")
+        extent.scan(text[:cut])
+        text = text[cut:]
+        if not chunk or extent.rows > max_rows or extent.columns > max_columns:
+            return extent
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _check_extent(archive: zipfile.ZipFile, title: str, part: str) -> None:
+    """Refuse a sheet whose grid, from A1 to its last cell, is far larger than any register."""
+    max_rows = current_app.config["MAX_IMPORT_ROWS"] + 1 + XLSX_SPARE_ROWS
+    with archive.open(part) as stream:
+        extent = _extent(stream, max_rows, MAX_XLSX_COLUMNS)
+    if extent.columns > MAX_XLSX_COLUMNS or extent.rows > max_rows:
+        raise FileRefused(_("工作表“%(name)s”的范围过大（%(cell)s），请删除多余的行列后再导入",
+                            name=title.strip(), cell=f"{_column_letters(extent.columns)}{extent.rows}"))
+
+
+def _check_shared_strings(archive: zipfile.ZipFile) -> None:
+    """Refuse a string table that claims more strings than it could hold: calamine reserves them all at once."""
+    for _id, kind, member in _workbook_relationships(archive):
+        if member is None or not kind.endswith("/sharedStrings"):
+            continue
+        with archive.open(member) as stream:
+            head = stream.read(1 << 16)
+        start = re.search(rb"<(?:[\w.-]+:)?sst\b[^>]*>", head)
+        count = re.search(rb"""\suniqueCount\s*=\s*["']\s*(\d+)""", start[0]) if start else None
+        if start is None or (count and int(count[1]) > archive.getinfo(member).file_size // len(b"<si/>")):
+            raise FileRefused(_("工作簿的共享字符串表已损坏，拒绝读取"))
 
 
 def read_xlsx(data: bytes, name: str) -> list[Sheet]:
@@ -130,7 +301,7 @@ def read_xlsx(data: bytes, name: str) -> list[Sheet]:
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         for title in workbook.sheet_names:
-            table = next((t for t in TABLES.values() if title.strip().lower() in (t.key, t.sheet)), None)
+            table = _table_for_sheet(title)
             if table is None:
                 continue
             worksheet = workbook.get_sheet_by_name(title)
