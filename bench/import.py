@@ -64,7 +64,10 @@ from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 from registry.models import Agreement, AgreementService, AuditEvent, Institution  # noqa: E402
 from registry.services import exchange, exports, imports, seeding  # noqa: E402
-from registry.vocab import ELDERCARE, FILED_TYPES, LEVELS, MEDICAL, OWNERSHIPS, SERVICES  # noqa: E402
+from registry.vocab import ELDERCARE, LEVELS, MEDICAL, OWNERSHIPS, SERVICES  # noqa: E402
+
+# Types that are filed (备案) rather than licensed (执业许可): the synthetic register gives them a filing number.
+FILED_TYPES = frozenset({"诊所", "医务室", "护理站"})
 
 PG_DATABASE = "bench_import"
 FORMATS = ("csv", "xlsx")
@@ -172,15 +175,20 @@ def generate(institutions: int, agreements: int, seed: str) -> Register:
     free_ids = range(first_free, next_id)
 
     services = list(SERVICES)
+    closing = {row["id"]: row["closed_on"] for row in register.institutions}
     for agreement_id in range(1, agreements + 1):
+        home_id, medical_id = rng.choice(home_ids), rng.choice(free_ids)
         valid_from = random_day(rng, AGREEMENT_FIRST, AGREEMENT_LAST)
+        closes = [day for day in (closing[home_id], closing[medical_id]) if day is not None]
+        if closes and min(closes) <= valid_from:  # no agreement starts after a party has closed
+            valid_from = min(closes) - timedelta(days=rng.randint(1, 365))
         valid_to = valid_from + timedelta(days=365 * rng.choice((1, 2, 3, 5)) - 1)
         terminated = None
         if rng.random() < TERMINATED_SHARE:
             terminated = random_day(rng, valid_from + timedelta(days=1), valid_to)
         register.agreements.append({
-            "id": agreement_id, "code": f"XY{agreement_id:08d}", "eldercare_id": rng.choice(home_ids),
-            "medical_id": rng.choice(free_ids), "signed_on": valid_from - timedelta(days=rng.randint(0, 30)),
+            "id": agreement_id, "code": f"XY{agreement_id:08d}", "eldercare_id": home_id,
+            "medical_id": medical_id, "signed_on": valid_from - timedelta(days=rng.randint(0, 30)),
             "valid_from": valid_from, "valid_to": valid_to, "terminated_on": terminated,
             "visit_frequency": rng.choice(("每周一次", "每月两次", "")), "fees": rng.choice(("免费", "")),
             "referral_terms": "", "eldercare_duties": "", "medical_duties": "", "scan_name": None,
