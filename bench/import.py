@@ -63,7 +63,8 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 from registry.models import Agreement, AgreementService, AuditEvent, Institution  # noqa: E402
-from registry.services import exchange, exports, imports, seeding  # noqa: E402
+from registry.services import imports, seeding  # noqa: E402
+from registry.services.formats import exchange, exports  # noqa: E402
 from registry.vocab import ELDERCARE, LEVELS, MEDICAL, OWNERSHIPS, SERVICES  # noqa: E402
 
 # Types that are filed (备案) rather than licensed (执业许可): the synthetic register gives them a filing number.

@@ -64,7 +64,7 @@ def register_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         """The session's user while its server-side session is open (logout ends it everywhere)."""
-        from registry.services import sessions
+        from registry.services.infra import sessions
 
         return sessions.user_for(session.get("sid"), int(user_id))
 
@@ -83,7 +83,7 @@ def register_extensions(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if req.blueprint != "api" or not header.startswith("Bearer "):
             return None
-        from registry.services import tokens
+        from registry.services.infra import tokens
 
         try:
             token = tokens.authenticate(header.removeprefix("Bearer ").strip())

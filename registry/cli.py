@@ -15,17 +15,9 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution
-from registry.services import (
-    RecordInvalid,
-    backup,
-    compliance,
-    exchange,
-    exports,
-    geocoding,
-    imports,
-    seeding,
-    users,
-)
+from registry.services import RecordInvalid, compliance, imports, seeding, users
+from registry.services.formats import exchange, exports
+from registry.services.infra import backup, geocoding
 from registry.vocab import ROLES
 
 registry_group = AppGroup("registry", help="医养结合登记系统 commands.")

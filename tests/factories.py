@@ -9,7 +9,8 @@ from sqlalchemy import event, select
 
 from registry.extensions import db
 from registry.models import Institution, Target, User
-from registry.services import agreements, institutions, tokens, training, users
+from registry.services import agreements, institutions, training, users
+from registry.services.infra import tokens
 
 PASSWORD = "Correct-horse-battery-9"
 MAONAN, DIANBAI, GAOZHOU, BINHAI = "440902", "440904", "440981", "440900-BH"

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, TrainingRecord
-from registry.services import scans
+from registry.services.infra import scans
 from tests.factories import MAONAN
 
 HUGE = "1" * 22  # no INTEGER column nor OFFSET holds it

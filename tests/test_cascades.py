@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import AuditEvent, Institution
-from registry.services import exchange, imports
+from registry.services import imports
+from registry.services.formats import exchange
 from tests.factories import GAOZHOU, MAONAN
 
 

@@ -13,17 +13,9 @@ from sqlalchemy import event, func, inspect, select
 
 from registry.extensions import db
 from registry.models import Agreement, AuditEvent, Institution, Target, TrainingRecord
-from registry.services import (
-    agreements,
-    compliance,
-    compliance_cache,
-    exchange,
-    imports,
-    institutions,
-    seeding,
-    targets,
-    training,
-)
+from registry.services import agreements, compliance, imports, institutions, seeding, targets, training
+from registry.services.formats import exchange
+from registry.services.infra import compliance_cache
 from tests.conftest import code_of
 from tests.factories import GAOZHOU, MAONAN
 from tests.test_agreements import agreement_form

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import AuditEvent, GeocodeCache, Institution
-from registry.services import geocoding
+from registry.services.infra import geocoding
 from tests.factories import MAONAN
 from tests.test_institutions import home_form
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import ImportUpload, Institution
-from registry.services import exchange
+from registry.services.formats import exchange
 
 HEADER = "机构类别,机构名称,所属区县,成立日期,床位数\n"
 

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 
 from registry.extensions import db
 from registry.models import Agreement, AuditEvent, Institution
-from registry.services import exchange, exports, imports
+from registry.services import imports
+from registry.services.formats import exchange, exports
 from tests.conftest import count
 
 HEADER = "机构编码,机构类别,机构名称,所属区县,成立日期,床位数,护理型床位数,医疗机构类型,设立单位机构编码,统一社会信用代码\n"

@@ -6,7 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import uscc
 
-from registry.services import exchange, imports
+from registry.services import imports
+from registry.services.formats import exchange
 from registry.services.identifiers import uscc_error
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region
-from registry.services import exchange, exports, imports, spreadsheets
+from registry.services import imports
+from registry.services.formats import exchange, exports, spreadsheets
 from tests.factories import MAONAN
 
 HYPERLINK = '=HYPERLINK("http://x","y")'

@@ -19,8 +19,8 @@ from registry.models.clock import utcnow
 from registry.permissions import role_required
 from registry.services import compliance
 from registry.services import targets as targets_service
-from registry.services import tokens as tokens_service
 from registry.services import users as service
+from registry.services.infra import tokens as tokens_service
 from registry.vocab import ADMIN, AUDIT_ACTIONS, ROLES, choices
 
 

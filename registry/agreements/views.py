@@ -17,8 +17,9 @@ from registry.extensions import db
 from registry.forms import submit
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Region, clock
-from registry.services import RecordInvalid, StaleEdit, audit, geo, scans, todo
+from registry.services import RecordInvalid, StaleEdit, audit, geo, todo
 from registry.services import agreements as service
+from registry.services.infra import scans
 
 ALIASES = {"eldercare": "eldercare_code", "medical": "medical_code"}
 

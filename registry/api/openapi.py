@@ -1,6 +1,6 @@
 """The OpenAPI 3.0.3 document of /api/v1 (served at /api/v1/openapi.json).
 
-The records' fields are derived from the exchange format's columns (services/columns.py,
+The records' fields are derived from the exchange format's columns (services/formats/columns.py,
 DESIGN §8); the paths are written here, in step with registry/api/views.py:
 tests/test_api_schemathesis.py checks every answer against it.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.services import columns
-from registry.services.columns import AGREEMENTS, INSTITUTIONS
+from registry.services.formats import columns
+from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS
 from registry.services.institutions import SORTS as INSTITUTION_SORTS
 from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, SERVICES
 

@@ -32,8 +32,10 @@ from registry.errors import request_id
 from registry.extensions import csrf, db
 from registry.models import Agreement, Institution, clock
 from registry.services import agreements as agreement_service
-from registry.services import compliance, compliance_cache, geo, serialise
+from registry.services import compliance, geo
 from registry.services import institutions as institution_service
+from registry.services.formats import serialise
+from registry.services.infra import compliance_cache
 from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, SERVICES
 
 csrf.exempt(bp)

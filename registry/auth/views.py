@@ -11,8 +11,9 @@ from registry.auth.forms import LoginForm, PasswordForm
 from registry.extensions import db
 from registry.forms import EmptyForm, apply_errors
 from registry.navigation import local_path
-from registry.services import RecordInvalid, audit, sessions
+from registry.services import RecordInvalid, audit
 from registry.services import users as user_service
+from registry.services.infra import sessions
 
 
 def _client_ip() -> str:

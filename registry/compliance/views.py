@@ -13,7 +13,9 @@ from registry.compliance import bp
 from registry.display import region_names
 from registry.listing import paginate
 from registry.models import clock
-from registry.services import compliance, compliance_cache, compliance_workbook, todo
+from registry.services import compliance, todo
+from registry.services.formats import compliance_workbook
+from registry.services.infra import compliance_cache
 
 SERIES_YEARS = range(2019, 2027)
 SERIES_DAYS = tuple(date(year, 12, 31) for year in SERIES_YEARS)

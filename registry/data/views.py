@@ -16,8 +16,10 @@ from registry.forms import EmptyForm
 from registry.listing import filters_from_request
 from registry.models import Institution, clock
 from registry.services import agreements as agreement_service
-from registry.services import exchange, exports, imports, uploads
+from registry.services import imports
 from registry.services import institutions as institution_service
+from registry.services.formats import exchange, exports
+from registry.services.infra import uploads
 from registry.vocab import ELDERCARE, MEDICAL
 
 MAX_SHOWN_ERRORS = 500

@@ -10,7 +10,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from registry.forms import VersionedForm, institution_named, optional_date, optional_int, required_date
 from registry.models import Institution
-from registry.services.geocoding import PROVIDERS
+from registry.services.infra.geocoding import PROVIDERS
 from registry.vocab import LEVELS, MEDICAL_TYPES, OWNERSHIPS, RATINGS, choices
 
 

@@ -16,8 +16,9 @@ from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareF
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region, clock
 from registry.services import agreements as agreement_service
-from registry.services import audit, containing, geo, geocoding, todo
+from registry.services import audit, containing, geo, todo
 from registry.services import institutions as service
+from registry.services.infra import geocoding
 from registry.vocab import ELDERCARE, MEDICAL
 
 FORMS = {ELDERCARE: EldercareForm, MEDICAL: MedicalForm}

@@ -13,7 +13,7 @@ from registry.models.users import User
 
 # Events that can change the register: not those about accounts (logins, failed logins, users,
 # API tokens) nor refused requests. The compliance cache's fingerprint reads the newest of them
-# (services/compliance_cache.py) through a partial index; a query uses the index only when its
+# (services/infra/compliance_cache.py) through a partial index; a query uses the index only when its
 # condition is written exactly so, as text (a bound parameter would not match it).
 REGISTER_EVENTS = text("entity NOT IN ('users', 'api_tokens') AND action <> 'denied'")
 

@@ -379,7 +379,7 @@ class Figure:
 
 
 # A report holds plain copies of the rows it was computed from, never ORM instances: it is
-# kept beyond the session that read them (services/compliance_cache.py) and shared by requests.
+# kept beyond the session that read them (services/infra/compliance_cache.py) and shared by requests.
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from zxcvbn import matching, zxcvbn
 
 from registry.extensions import db
 from registry.models import Region, User
-from registry.services import RecordInvalid, audit, sessions
+from registry.services import RecordInvalid, audit
+from registry.services.infra import sessions
 from registry.vocab import DISTRICT_OFFICIAL, ROLES
 
 MIN_PASSWORD = 12

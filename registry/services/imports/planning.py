@@ -22,8 +22,8 @@ from registry.extensions import db
 from registry.models import Agreement, Institution, Region, User
 from registry.services import agreements as agreement_rules
 from registry.services import institutions as institution_rules
-from registry.services.columns import AGREEMENTS, INSTITUTIONS
-from registry.services.exchange import Sheet, map_header, parse_cell, parse_kind
+from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS
+from registry.services.formats.exchange import Sheet, map_header, parse_cell, parse_kind
 from registry.services.identifiers import code_error, normalise_uscc
 from registry.vocab import ELDERCARE, MEDICAL
 

@@ -19,8 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region
-from registry.services import columns, spreadsheets
-from registry.services.columns import AGREEMENTS, INSTITUTIONS, Column, Table
+from registry.services.formats import columns, spreadsheets
+from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS, Column, Table
 
 BATCH = 2000
 

@@ -24,8 +24,8 @@ from flask import current_app
 from flask_babel import format_number
 from flask_babel import gettext as _
 
-from registry.services.columns import AGREEMENTS, INSTITUTIONS, NO, TABLES, YES, Column, Table
-from registry.services.spreadsheets import unescape
+from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS, NO, TABLES, YES, Column, Table
+from registry.services.formats.spreadsheets import unescape
 from registry.vocab import ELDERCARE, MEDICAL, SERVICES
 
 KIND_VALUES = {ELDERCARE: ELDERCARE, MEDICAL: MEDICAL, "养老机构": ELDERCARE, "医疗卫生机构": MEDICAL,

@@ -13,7 +13,9 @@ from sqlalchemy.orm import selectinload
 from registry.display import region_names
 from registry.extensions import db
 from registry.models import TrainingRecord
-from registry.services import compliance, compliance_cache, spreadsheets
+from registry.services import compliance
+from registry.services.formats import spreadsheets
+from registry.services.infra import compliance_cache
 from registry.vocab import KINDS, MEDICAL_TYPES
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from registry.models import Agreement, Institution
-from registry.services import columns
-from registry.services.columns import AGREEMENTS, INSTITUTIONS
+from registry.services.formats import columns
+from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS
 
 
 def institution(record: Institution) -> dict[str, Any]:
