@@ -30,6 +30,7 @@ from flask_babel import gettext as _
 from registry.vocab import LEVELS, OWNERSHIPS, SERVICES
 
 PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "无"})
+_NOTHING = PLACEHOLDERS | {""}
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 
@@ -50,7 +51,7 @@ def _squeezed(raw: Any) -> str:
 
 
 def _says_nothing(raw: Any) -> bool:
-    return raw is None or _squeezed(raw) in PLACEHOLDERS | {""}
+    return raw is None or _squeezed(raw) in _NOTHING
 
 
 def _listed(values: Any) -> str:
@@ -232,7 +233,7 @@ def read_yes_no(raw: Any) -> bool | None:
 
 # --- hospital level and grade (医院等级) -------------------------------------------------------
 
-_NUMERALS = {"1": "一", "2": "二", "3": "三", "一": "一", "二": "二", "三": "三", "四": "四"}
+_NUMERALS = dict(zip("1234", "一二三四", strict=True))
 _LEVEL = re.compile(r"(?P<level>[一二三四1-4])(?:级(?:(?P<grade>[特甲乙丙])等?)?|(?P<short>[特甲乙丙])等?)(?:医院)?")
 _UNGRADED = "未定级"
 _UNGRADED_WORDS = frozenset({_UNGRADED, "未定等级", "未评级", "未评定", "未分级"})
@@ -249,7 +250,7 @@ def read_level(raw: Any) -> tuple[str, str | None] | None:
     if match is None:
         raise ValueError(_("无法识别医院等级“%(value)s”，应为%(allowed)s，可带等次（如 三级甲等）",
                            value=raw, allowed=_listed(LEVELS)))
-    level = _NUMERALS[match["level"]] + "级"
+    level = _NUMERALS.get(match["level"], match["level"]) + "级"
     if level not in LEVELS:
         raise ValueError(_("医院等级“%(value)s”不在规定范围内（%(allowed)s）", value=raw, allowed=_listed(LEVELS)))
     grade = match["grade"] or match["short"]
@@ -288,13 +289,14 @@ def read_region(raw: Any, regions: Mapping[str, str]) -> str | None:
     if text.upper() in codes:
         return codes[text.upper()]
     city = _city(list(regions.values()))
-    text = _PROVINCE.sub("", text)
-    if city and text.startswith(city):
-        bare = text.removeprefix(city).removeprefix("市")
-        text = bare if bare else text
-    found = [code for code, name in regions.items() if text in (name, _core(name, city))]
+    forms = {_PROVINCE.sub("", text)}  # as written, and without 广东省 / 茂名市 in front
+    bare = next(iter(forms)).removeprefix(city).removeprefix("市") if city else ""
+    if len(bare) >= 2:
+        forms.add(bare)
+    found = [code for code, name in regions.items() if name in forms]  # a full name is exact
     if not found:
-        found = [code for code, name in regions.items() if _core(text, city) == _core(name, city)]
+        cores = {_core(form, city) for form in forms}
+        found = [code for code, name in regions.items() if _core(name, city) in cores]
     if len(found) > 1:
         raise ValueError(_("“%(value)s”可能是多个区县：%(candidates)s，请写全称或代码", value=raw,
                            candidates=_listed(f"{regions[code]}（{code}）" for code in found)))
