@@ -194,29 +194,47 @@ class Workbook:
 @dataclass(frozen=True)
 class _Match:
     field: str
-    exact: bool
+    tier: int  # 0 the whole header is a synonym; 1 a synonym inside it; 2 inside its parent only
     length: int  # of the synonym found; longer is more specific
+    kind: str | None = None  # the synonym's kind; None: any
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return self.tier, -self.length
+
+    @property
+    def exact(self) -> bool:
+        return self.tier == 0
 
 
-def _matches(texts: Sequence[str], synonyms: Synonyms, kind: str | None) -> list[_Match]:
-    """What a header could mean, best first: exact matches of its texts, then synonyms inside them."""
-    found: dict[str, _Match] = {}
+def _matches(parts: tuple[str, ...], synonyms: Synonyms) -> list[_Match]:
+    """What a header could mean, best first.
 
-    def keep(synonym: Synonym, exact: bool) -> None:
-        if kind and synonym.kind not in (None, kind):
-            return
-        match = _Match(synonym.field, exact, len(synonym.text))
-        best = found.get(synonym.field)
-        if best is None or (match.exact, match.length) > (best.exact, best.length):
-            found[synonym.field] = match
+    A two-row header (parent, child) is matched joined either way (床位数 + 护理型 reads 护理型床位数);
+    then by the child alone or a synonym reaching into the child; last by what the parent alone says
+    (床位数 over 总数), so that 联系方式 over 联系人 is the contact person.
+    """
+    found: dict[tuple[str, str | None], _Match] = {}
 
-    for text in texts:
+    def keep(synonym: Synonym, tier: int) -> None:
+        match = _Match(synonym.field, tier, len(synonym.text), synonym.kind)
+        best = found.get((synonym.field, synonym.kind))
+        if best is None or match.rank < best.rank:
+            found[(synonym.field, synonym.kind)] = match
+
+    if len(parts) == 1:
+        whole, parent, child = [normalise(parts[0])], "", ""
+    else:
+        parent, child = normalise(parts[0]), normalise(parts[1])
+        whole = [parent + child, child + parent]
+        for synonym in synonyms.exact(child):
+            keep(synonym, 1)
+    for text in whole:
         for synonym in synonyms.exact(text):
-            keep(synonym, True)
-    for text in texts:
+            keep(synonym, 0)
         for synonym in synonyms.contained(text):
-            keep(synonym, False)
-    return sorted(found.values(), key=lambda m: (not m.exact, -m.length))
+            keep(synonym, 2 if parent and synonym.text in parent else 1)
+    return sorted(found.values(), key=lambda m: m.rank)
 
 
 def _belongs(name: str, table: str, kind: str | None) -> bool:
@@ -224,6 +242,17 @@ def _belongs(name: str, table: str, kind: str | None) -> bool:
     if home and home != table:
         return False
     return not (kind and table == INSTITUTIONS.key and kind not in kinds)
+
+
+def _kept(matches: list[_Match], table: str, kind: str | None) -> list[_Match]:
+    """The matches of fields this table and kind hold; none when the header names exactly another's."""
+    kept: dict[str, _Match] = {}
+    for match in matches:  # best first
+        if _belongs(match.field, table, kind) and (not kind or match.kind in (None, kind)):
+            kept.setdefault(match.field, match)
+    if any(m.exact for m in matches) and not any(m.exact for m in kept.values()):
+        return []  # 医院等级 on an eldercare sheet is not its 等级评定
+    return list(kept.values())
 
 
 _GRADE = re.compile(r"[一二三123]级|[甲乙丙]等|未定级")
@@ -254,7 +283,7 @@ def _propose(matches: list[_Match], values: list[Any]) -> tuple[str | None, tupl
     if not matches:
         return None, (), False
     best = matches[0]
-    tied = [m.field for m in matches if (m.exact, m.length) == (best.exact, best.length)]
+    tied = [m.field for m in matches if m.rank == best.rank]
     texts = [unicodedata.normalize("NFKC", str(v)).strip().lower() for v in values if _filled(v)]
     chosen = _decide(tied, texts)
     others = tuple(m.field for m in matches if m.field != chosen)
@@ -275,16 +304,7 @@ class _Header:
         return sum(1 for m in self.matches.values() if m)
 
 
-def _texts(parts: tuple[str, ...]) -> list[str]:
-    """The texts a header is matched by: parent and child joined either way, then the child alone."""
-    if len(parts) == 1:
-        return [normalise(parts[0])]
-    parent, child = normalise(parts[0]), normalise(parts[1])
-    return [parent + child, child + parent, child]
-
-
-def _header(rows: Sequence[Sequence[Any]], top: int, two: bool, synonyms: Synonyms,
-            kind: str | None) -> _Header:
+def _header(rows: Sequence[Sequence[Any]], top: int, two: bool, synonyms: Synonyms) -> _Header:
     upper = rows[top]
     lower = rows[top + 1] if two else []
     parts: dict[int, tuple[str, ...]] = {}
@@ -298,7 +318,7 @@ def _header(rows: Sequence[Sequence[Any]], top: int, two: bool, synonyms: Synony
             parts[index] = (parent, below) if parent else (below,)
         elif above:
             parts[index] = (above,)  # a parent with no children below stands alone
-    matches = {i: _matches(_texts(p), synonyms, kind) for i, p in parts.items()}
+    matches = {i: _matches(p, synonyms) for i, p in parts.items()}
     return _Header((top, top + 1) if two else (top,), parts, matches)
 
 
@@ -321,17 +341,17 @@ def _looks_like_header(row: Sequence[Any]) -> bool:
     return not (_filled_by_line(row) or _footer(row) or _note(row))
 
 
-def _find_header(rows: Sequence[Sequence[Any]], synonyms: Synonyms, kind: str | None) -> _Header | None:
+def _find_header(rows: Sequence[Sequence[Any]], synonyms: Synonyms) -> _Header | None:
     best: _Header | None = None
     for top in range(min(len(rows), HEADER_SEARCH_ROWS)):
         if not _looks_like_header(rows[top]):
             continue
-        single = _header(rows, top, False, synonyms, kind)
+        single = _header(rows, top, False, synonyms)
         if single.score < MIN_HEADER_MATCHES:
             continue
         candidate = single
         if top + 1 < len(rows) and _is_sub_header(rows[top], rows[top + 1]):
-            candidate = _header(rows, top, True, synonyms, kind)
+            candidate = _header(rows, top, True, synonyms)
         if best is None or candidate.score > best.score:
             best = candidate
     return best
@@ -341,7 +361,7 @@ def _choose_table(header: _Header, sheet: str) -> str:
     """Institutions or agreements, by the columns only one of them has (then by the sheet's name)."""
     votes = {INSTITUTIONS.key: 0, AGREEMENTS.key: 0}
     for matches in header.matches.values():
-        homes = {FIELD_HOMES[m.field][0] for m in matches if m.exact == matches[0].exact} if matches else set()
+        homes = {FIELD_HOMES[m.field][0] for m in matches if m.rank == matches[0].rank} if matches else set()
         if len(homes) == 1 and (home := homes.pop()):
             votes[home] += 1
     if votes[AGREEMENTS.key] != votes[INSTITUTIONS.key]:
@@ -461,11 +481,11 @@ def find_table(rows: Sequence[Sequence[Any]], sheet: str = "", kind: str | None 
                table: str | None = None, synonyms: Synonyms | None = None) -> BureauTable | None:
     """The table in a bureau's sheet: header, data, skipped rows and a field for each column; None if no header."""
     synonyms = synonyms or default_synonyms()
-    header = _find_header(rows, synonyms, kind)
+    header = _find_header(rows, synonyms)
     if header is None:
         return None
     table = table or _choose_table(header, sheet)
-    matches = {i: [m for m in found if _belongs(m.field, table, kind)] for i, found in header.matches.items()}
+    matches = {i: _kept(found, table, kind) for i, found in header.matches.items()}
     sequence = next((i for i, found in matches.items() if found and found[0].field == SEQUENCE), None)
     names = [i for i, found in matches.items() if found and found[0].field in NAME_FIELDS]
     result = BureauTable(sheet, table, tuple(r + 1 for r in header.rows), [])
