@@ -54,6 +54,11 @@ def _says_nothing(raw: Any) -> bool:
     return raw is None or _squeezed(raw) in _NOTHING
 
 
+def _not_a_number(raw: Any) -> bool:
+    """A cell that looks numeric but holds no number: a TRUE/FALSE cell, NaN or infinity."""
+    return isinstance(raw, bool) or (isinstance(raw, float) and not math.isfinite(raw))
+
+
 def _listed(values: Any) -> str:
     return "、".join(values)
 
@@ -83,11 +88,9 @@ def read_whole_number(raw: Any) -> int | None:
     """A count (床位数) as staff write it: 150张, １５０, 1,200, 150.0 → int; None when blank."""
     if _says_nothing(raw):
         return None
-    if isinstance(raw, bool):
+    if _not_a_number(raw):
         raise ValueError(_("应为整数，而不是“%(value)s”", value=raw))
     if isinstance(raw, int | float):
-        if not math.isfinite(raw):
-            raise ValueError(_("应为整数，而不是“%(value)s”", value=raw))
         if not float(raw).is_integer():
             raise ValueError(_("“%(value)s”不是整数", value=raw))
         number = int(raw)
@@ -153,11 +156,9 @@ def read_date(raw: Any) -> date | None:
         return raw.date()
     if isinstance(raw, date):
         return raw
-    if isinstance(raw, bool):
+    if _not_a_number(raw):
         raise ValueError(_("无法识别日期“%(value)s”，请写成 2019-03-15 或 2019年3月15日", value=raw))
     if isinstance(raw, int | float):
-        if not math.isfinite(raw):
-            raise ValueError(_("无法识别日期“%(value)s”，请写成 2019-03-15 或 2019年3月15日", value=raw))
         return _from_number(raw, raw)
     text = "".join(_TIME.sub("", _normal(raw)).split())
     for pattern in _FULL_DATES:
