@@ -111,32 +111,33 @@ def make(app):
     return factories.Factories(app)
 
 
+def _logged_in(make, auth, role: str, username: str, region: str | None = None) -> None:
+    make.user(role, region, username=username)
+    auth.login(username)
+
+
 @pytest.fixture()
 def admin(make, auth) -> None:
     """Logged in as a city-level administrator, `boss`."""
-    make.user("admin", username="boss")
-    auth.login("boss")
+    _logged_in(make, auth, "admin", "boss")
 
 
 @pytest.fixture()
 def civil(make, auth) -> None:
     """Logged in as city-level civil-affairs staff, `minzheng`."""
-    make.user("civil_affairs", username="minzheng")
-    auth.login("minzheng")
+    _logged_in(make, auth, "civil_affairs", "minzheng")
 
 
 @pytest.fixture()
 def health(make, auth) -> None:
     """Logged in as city-level health staff, `weijian`."""
-    make.user("health", username="weijian")
-    auth.login("weijian")
+    _logged_in(make, auth, "health", "weijian")
 
 
 @pytest.fixture()
 def official(make, auth) -> None:
     """Logged in as a 茂南 district official, `lingdao`."""
-    make.user("district_official", factories.MAONAN, username="lingdao")
-    auth.login("lingdao")
+    _logged_in(make, auth, "district_official", "lingdao", factories.MAONAN)
 
 
 def count(app, model) -> int:
