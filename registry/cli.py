@@ -14,11 +14,11 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import Agreement, Institution
+from registry.models import Agreement, Institution, Region
 from registry.services import RecordInvalid, compliance, imports, seeding, users
-from registry.services.formats import exchange, exports
+from registry.services.formats import bureau, exchange, exports
 from registry.services.infra import backup, geocoding
-from registry.vocab import ROLES
+from registry.vocab import ELDERCARE, MEDICAL, ROLES
 
 registry_group = AppGroup("registry", help="医养结合登记系统 commands.")
 
@@ -120,15 +120,24 @@ def _width(text: str) -> int:
 
 @registry_group.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--kind", type=click.Choice([ELDERCARE, MEDICAL]), default=None,
+              help="The kind of the institutions on a bureau's sheet that has no kind column.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
-def import_command(path: Path, dry_run: bool) -> None:
-    """Import a workbook, a CSV file, or a folder of institutions.csv / agreements.csv (all or nothing)."""
+def import_command(path: Path, kind: str | None, dry_run: bool) -> None:
+    """Import a workbook (.xlsx, .xls), a CSV file, or a folder of institutions.csv / agreements.csv (all or nothing).
+
+    A file may be in the exchange format or in a bureau's own shape (DESIGN §8).
+    """
     try:
-        sheets = exchange.read_path(path)
+        if path.is_dir():
+            reading = bureau.Reading(exchange.read_path(path))
+        else:
+            regions = {r.code: r.name for r in db.session.scalars(select(Region))}
+            reading = bureau.read_file(path, kind, regions)
     except exchange.FileRefused as refused:
         click.echo(f"{path}: {refused}", err=True)
         sys.exit(1)
-    plan = imports.plan(sheets, None)
+    plan = imports.plan_reading(reading, None)
     for warning in plan.warnings:
         click.echo(warning, err=True)
     for error in plan.errors:

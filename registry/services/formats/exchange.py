@@ -54,6 +54,11 @@ class Sheet:
     source: str  # how errors name it: "institutions.csv" or "工作表“机构”"
     header: list[Any]
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)  # key → the header the user sees, when not the label
+
+    def label(self, column: Column) -> str:
+        """How errors name a column: the header as the file shows it."""
+        return self.labels.get(column.key, column.label)
 
     def keep(self, numbered: Iterable[tuple[int, list[Any]]]) -> None:
         """Keep the non-empty rows; refuse the file as soon as they pass MAX_IMPORT_ROWS."""
@@ -64,6 +69,16 @@ class Sheet:
                     raise FileRefused(_("%(source)s 的数据超过 %(limit)s 行，请拆分后再导入",
                                         source=self.source, limit=format_number(limit)))
                 self.rows.append((number, row))
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell a reader of another format could not read, and why; parse_cell reports it as the cell's error."""
+
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 # --- reading files ----------------------------------------------------------------------------
@@ -83,7 +98,7 @@ def decode_csv(data: bytes) -> str:
         raise FileRefused(_("CSV 文件编码无法识别，请另存为 UTF-8 或 GB18030（ANSI）")) from error
 
 
-def _table_for_csv(name: str, header: list[str]) -> Table:
+def table_for_csv(name: str, header: list[str]) -> Table:
     stem = Path(name).stem.lower()
     for table in TABLES.values():
         if stem in (table.key, table.sheet):
@@ -98,15 +113,18 @@ def read_csv(data: bytes, name: str) -> Sheet:
     rows = csv.reader(io.StringIO(decode_csv(data), newline=""))
     try:
         header = next(rows, [])
-        sheet = Sheet(_table_for_csv(name, header), name, header)
+        sheet = Sheet(table_for_csv(name, header), name, header)
         sheet.keep(enumerate(rows, start=2))
     except csv.Error as error:
         raise FileRefused(_("CSV 格式错误：%(reason)s", reason=str(error))) from error
     return sheet
 
 
-def check_xlsx(data: bytes) -> None:
-    """Refuse what is not a workbook, or would unpack to far more than it weighs."""
+def check_xlsx(data: bytes, every_sheet: bool = False) -> None:
+    """Refuse what is not a workbook, or would unpack to far more than it weighs.
+
+    The extent of the sheets read_xlsx reads is checked, or of every sheet when `every_sheet`.
+    """
     if not data.startswith(b"PK"):
         raise FileRefused(_("文件内容不是 Excel 工作簿（.xlsx），请检查文件"))
     try:
@@ -119,7 +137,7 @@ def check_xlsx(data: bytes) -> None:
             if "xl/workbook.xml" not in archive.namelist():
                 raise FileRefused(_("文件内容不是 Excel 工作簿（.xlsx），请检查文件"))
             _check_shared_strings(archive)
-            for title, part in _sheet_parts(archive).items():
+            for title, part in _sheet_parts(archive, every_sheet).items():
                 _check_extent(archive, title, part)
     except zipfile.BadZipFile as error:
         raise FileRefused(_("文件内容不是 Excel 工作簿（.xlsx），请检查文件")) from error
@@ -127,7 +145,7 @@ def check_xlsx(data: bytes) -> None:
         raise FileRefused(_("无法读取工作簿：%(reason)s", reason=str(error)[:200])) from error
 
 
-def _table_for_sheet(title: str) -> Table | None:
+def table_for_sheet(title: str) -> Table | None:
     return next((t for t in TABLES.values() if title.strip().lower() in (t.key, t.sheet)), None)
 
 
@@ -145,13 +163,13 @@ def _workbook_relationships(archive: zipfile.ZipFile) -> list[tuple[str, str, st
             for rel in fromstring(archive.read("xl/_rels/workbook.xml.rels")) if rel.tag.endswith("Relationship")]
 
 
-def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
-    """The worksheet part of each sheet read_xlsx reads (机构, 签约协议…), by the sheet's name."""
+def _sheet_parts(archive: zipfile.ZipFile, every_sheet: bool = False) -> dict[str, str]:
+    """The worksheet part of each sheet read_xlsx reads (机构, 签约协议…), or of every sheet, by the sheet's name."""
     members = {rel_id: member for rel_id, _type, member in _workbook_relationships(archive)}
     parts = {}
     for sheet in fromstring(archive.read("xl/workbook.xml")).iter():
         title = sheet.get("name", "")
-        if not sheet.tag.endswith("}sheet") or _table_for_sheet(title) is None:
+        if not sheet.tag.endswith("}sheet") or (not every_sheet and table_for_sheet(title) is None):
             continue
         # r:id, in the transitional or the strict namespace
         rel_id = next((value for key, value in sheet.attrib.items() if key.endswith("}id")), "")
@@ -301,7 +319,7 @@ def read_xlsx(data: bytes, name: str) -> list[Sheet]:
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         for title in workbook.sheet_names:
-            table = _table_for_sheet(title)
+            table = table_for_sheet(title)
             if table is None:
                 continue
             worksheet = workbook.get_sheet_by_name(title)
@@ -387,6 +405,8 @@ def parse_cell(column: Column, raw: Any) -> Any:
     """A cell as a Python value (None when empty); raises ValueError with a Chinese reason."""
     if raw is None:
         return None
+    if isinstance(raw, Unreadable):
+        raise ValueError(raw.reason)
     if isinstance(raw, str):
         raw = unescape(raw.strip())
         if raw == "":

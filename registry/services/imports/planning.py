@@ -22,9 +22,11 @@ from registry.extensions import db
 from registry.models import Agreement, Institution, Region, User
 from registry.services import agreements as agreement_rules
 from registry.services import institutions as institution_rules
+from registry.services.formats.bureau import Reading
 from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS
 from registry.services.formats.exchange import Sheet, map_header, parse_cell, parse_kind
 from registry.services.identifiers import code_error, normalise_uscc
+from registry.services.imports.names import resolve_names
 from registry.vocab import ELDERCARE, MEDICAL
 
 CHUNK = 500
@@ -76,6 +78,7 @@ class Cells:
     row: int
     values: dict[str, Any]
     errors: list[RowError]
+    unreadable: set[str] = field(default_factory=set)  # exchange labels of the cells that could not be read
 
     def error(self, column: str, message: str) -> RowError:
         return RowError(self.source, self.row, column, message)
@@ -154,6 +157,15 @@ def plan(sheets: list[Sheet], user: User | None) -> Plan:
     return Planner(user).plan(sheets)
 
 
+def plan_reading(reading: Reading, user: User | None) -> Plan:
+    """A file read in a bureau's own shape: names turned into codes, then planned, with what reading found."""
+    resolve_names(reading.sheets, user)
+    result = plan(reading.sheets, user)
+    result.errors[:0] = [RowError(source, row, "", message) for source, row, message in reading.errors]
+    result.warnings[:0] = reading.warnings
+    return result
+
+
 class Planner:
     """One import's lookups: regions, the records the file names, and what the user may touch."""
 
@@ -224,7 +236,10 @@ class Planner:
                     try:
                         cells.values[column.key] = parse_cell(column, raw[index] if index < len(raw) else None)
                     except ValueError as error:
-                        cells.errors.append(cells.error(column.label, str(error)))
+                        problem = cells.error(sheet.label(column), str(error))
+                        if problem not in cells.errors:  # one cell may hold two columns (a period)
+                            cells.errors.append(problem)
+                        cells.unreadable.add(column.label)
                 rows.append(cells)
         return rows
 
@@ -332,7 +347,7 @@ class Planner:
             candidates = by_name.get((kind, values.get("name"), values.get("region_code")), [])
             existing = candidates[0] if len(candidates) == 1 and self._may_read(candidates[0]) else None
         return InstitutionRow(cells.source, cells.row, kind, existing.code if existing else (code or ""), values,
-                              existing, {e.column for e in cells.errors})
+                              existing, cells.unreadable)
 
     def _check_institution(self, row: InstitutionRow, cells: Cells) -> None:
         """Rights first, then the form's rules on the row as it would stand after the import."""
@@ -481,7 +496,7 @@ class Planner:
         services = cells.values.get("services") if "services" in cells.values else None
         wanted = services if services is not None else (existing.services if existing else [])
         errors = agreement_rules.check(merged | {"eldercare": home, "medical": medical}, wanted)
-        self._report(cells, errors, {e.column for e in cells.errors})
+        self._report(cells, errors, cells.unreadable)
         if errors or cells.errors:
             return None
         row = AgreementRow(cells.source, cells.row, existing.code if existing else code, values, services, existing)

@@ -1,0 +1,288 @@
+"""Bureaus' own spreadsheets (DESIGN §8) read into the exchange format's sheets.
+
+A workbook (.xlsx, .xls) or a CSV file kept in a bureau's own shape is read sheet by
+sheet: a sheet whose first row is the exchange format's header is read as before;
+any other has its table found (bureau_tables) and each data row's cells read as staff
+write them (bureau_values) into the exchange format's cells, so that the import
+planner reads them unchanged. A cell that cannot be read becomes an `Unreadable`
+cell, which the planner reports with the sheet, the row as Excel numbers it, the
+column's header and the reason. Hosts and agreement parties stay names here
+(`host_name`, `eldercare_name`, `medical_name`); imports.names turns them into codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from registry.services.formats import bureau_values as values
+from registry.services.formats.bureau_tables import FIELD_HOMES, SEQUENCE, BureauTable, find_table
+from registry.services.formats.columns import INSTITUTIONS, NO, TABLES, YES, Column
+from registry.services.formats.exchange import (
+    MAX_UPLOAD,
+    MAX_XLSX_COLUMNS,
+    XLSX_SPARE_ROWS,
+    FileRefused,
+    Sheet,
+    Unreadable,
+    check_xlsx,
+    decode_csv,
+    map_header,
+    parse_kind,
+    read_csv,
+    read_xlsx,
+    table_for_csv,
+    table_for_sheet,
+)
+from registry.vocab import ELDERCARE, MEDICAL
+
+# Bureau fields holding a name where the exchange format holds a code: the code's key.
+NAMED = {"host_name": "host_code", "eldercare_name": "eldercare_code", "medical_name": "medical_code"}
+# Bureau fields the register does not hold (it keeps the day of 医保定点, not a 是/否).
+NOT_STORED = {"insurance_designated"}
+
+
+@dataclass
+class Reading:
+    """A file read into exchange sheets, with what could not be read and what was left aside."""
+
+    sheets: list[Sheet] = field(default_factory=list)
+    errors: list[tuple[str, int, str]] = field(default_factory=list)  # (source, row, 中文 message)
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_file(path: Path, kind: str | None, regions: Mapping[str, str]) -> Reading:
+    """A workbook or CSV file in the exchange format or a bureau's own shape; `regions` maps code → name."""
+    if path.stat().st_size > MAX_UPLOAD:
+        raise FileRefused(_("文件超过 10 MB，请拆分后再导入"))
+    return read_data(path.read_bytes(), path.name, kind, regions)
+
+
+def read_data(data: bytes, name: str, kind: str | None, regions: Mapping[str, str]) -> Reading:
+    """The same for a file's bytes: an exchange workbook or CSV is read exactly as exchange.read_upload reads it."""
+    if len(data) > MAX_UPLOAD:
+        raise FileRefused(_("文件超过 10 MB，请拆分后再导入"))
+    suffix = Path(name).suffix.lower()
+    reading = Reading()
+    if suffix == ".csv":
+        if data.startswith(b"PK"):
+            raise FileRefused(_("文件内容不是 CSV 文本（像是 Excel 工作簿），请检查扩展名"))
+        rows = _csv_rows(data, name)
+        table = table_for_csv(name, rows[0] if rows else [])
+        if _exchange_header(rows, table):
+            reading.sheets.append(read_csv(data, name))
+        else:
+            _read_sheet(reading, name, name, rows, kind, regions)
+        return reading
+    if suffix == ".xlsx":
+        check_xlsx(data, every_sheet=True)
+    elif suffix == ".xls":
+        if not data.startswith(b"\xd0\xcf\x11\xe0"):
+            raise FileRefused(_("文件内容不是 Excel 97-2003 工作簿（.xls），请检查文件"))
+    else:
+        raise FileRefused(_("只能导入 .xlsx、.xls 或 .csv 文件"))
+    sheets = _workbook_rows(data, exchange_sheets=suffix == ".xlsx")
+    if sheets is None:
+        reading.sheets = read_xlsx(data, name)  # the exchange format's workbook, read as before
+        return reading
+    for title, rows in sheets:
+        source = _("工作表“%(name)s”", name=title.strip())
+        table = next((t for t in TABLES.values() if not map_header(t, rows[0] if rows else [])[1]), None)
+        if table is not None:  # a sheet of the exchange format under another name
+            sheet = Sheet(table, source, list(rows[0]))
+            sheet.keep(enumerate(rows[1:], start=2))
+            reading.sheets.append(sheet)
+        else:
+            _read_sheet(reading, title.strip(), source, rows, kind, regions)
+    if not reading.sheets and not reading.errors:
+        raise FileRefused(_("文件中没有可导入的表格：%(reasons)s", reasons="；".join(reading.warnings)))
+    return reading
+
+
+# --- raw rows ---------------------------------------------------------------------------------
+
+
+def _csv_rows(data: bytes, name: str) -> list[list[Any]]:
+    try:
+        rows = [list(row) for row in csv.reader(io.StringIO(decode_csv(data), newline=""))]
+    except csv.Error as error:
+        raise FileRefused(_("CSV 格式错误：%(reason)s", reason=str(error))) from error
+    _check_size(rows, name)
+    return rows
+
+
+def _workbook_rows(data: bytes, exchange_sheets: bool) -> list[tuple[str, list[list[Any]]]] | None:
+    """Every sheet's rows from row 1 and column A, empty cells None (python-calamine reads .xlsx and .xls).
+
+    None, without reading a cell, when `exchange_sheets` and the workbook has a sheet 机构 or 签约协议.
+    """
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    sheets = []
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        if exchange_sheets and any(table_for_sheet(title) for title in workbook.sheet_names):
+            return None
+        for title in workbook.sheet_names:
+            worksheet = workbook.get_sheet_by_name(title)
+            padding = [None] * (worksheet.start[1] if worksheet.start else 0)
+            rows = []
+            for row in worksheet.iter_rows():
+                rows.append([*padding, *(None if cell == "" else cell for cell in row)])
+                _check_size(rows, title)
+            sheets.append((title, rows))
+    except (CalamineError, ValueError, OSError) as error:  # the file's fault, not ours
+        raise FileRefused(_("无法读取工作簿：%(reason)s", reason=str(error)[:200])) from error
+    return sheets
+
+
+def _check_size(rows: list[list[Any]], title: str) -> None:
+    """Refuse a sheet far larger than any register (the data rows are counted again by Sheet.keep)."""
+    limit = current_app.config["MAX_IMPORT_ROWS"] + XLSX_SPARE_ROWS
+    if len(rows) > limit or (rows and len(rows[-1]) > MAX_XLSX_COLUMNS):
+        raise FileRefused(_("工作表“%(name)s”的范围过大，请删除多余的行列后再导入", name=title))
+
+
+def _exchange_header(rows: list[list[Any]], table) -> bool:
+    """Whether the first row is the exchange format's header: every heading a key or label, or none missing."""
+    if not rows:
+        return True
+    positions, errors, unknown = map_header(table, rows[0])
+    return not errors or (bool(positions) and not unknown)
+
+
+# --- one bureau sheet -------------------------------------------------------------------------
+
+
+def _read_sheet(reading: Reading, title: str, source: str, rows: list[list[Any]], kind: str | None,
+                regions: Mapping[str, str]) -> None:
+    found = find_table(rows, title, kind)
+    if found is None:
+        reading.warnings.append(_("%(source)s 中找不到可识别的表头，已跳过", source=source))
+        return
+    table = TABLES[found.table]
+    sheet_kind = kind
+    if table is INSTITUTIONS and "kind" not in found.fields():
+        sheet_kind = kind or _kind_of_columns(found)
+        if sheet_kind is None:
+            reading.errors.append((source, found.header_rows[0], _(
+                "无法判断机构类别：表中没有“机构类别”列，请用 --kind eldercare 或 --kind medical 指定")))
+            return
+        if kind is None:  # read again knowing the kind: some headers mean one thing per kind
+            found = find_table(rows, title, sheet_kind, found.table)
+    reading.errors += [(source, number, message) for number, message in found.errors]
+    if found.skipped:
+        reading.warnings.append(_("%(source)s：跳过 %(rows)s", source=source, rows="、".join(
+            _("第 %(row)s 行（%(reason)s）", row=number, reason=reason) for number, reason in found.skipped)))
+    ignored = [c.header or c.letter for c in found.columns
+               if (c.field is None or c.field in NOT_STORED) and not c.sequence]
+    if ignored:
+        reading.warnings.append(_("%(source)s：忽略无法识别的列 %(names)s", source=source, names="、".join(ignored)))
+    reading.sheets.append(_sheet(found, table, source, sheet_kind, regions))
+
+
+def _kind_of_columns(found: BureauTable) -> str | None:
+    """The kind the columns tell when they are of one kind only (床位数: homes; 医疗机构类型, 医院等级: medical)."""
+    kinds = {next(iter(FIELD_HOMES[name][1])) for name in found.fields() if len(FIELD_HOMES[name][1]) == 1}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _sheet(found: BureauTable, table, source: str, kind: str | None, regions: Mapping[str, str]) -> Sheet:
+    """The exchange sheet of a bureau table: one exchange key per column read, rows numbered as in Excel."""
+    readers: list[tuple[int, str, Callable[[Any], dict[str, Any]]]] = []
+    labels: dict[str, str] = {}
+    for column in found.columns:
+        if column.field is None or column.field == SEQUENCE or column.field in NOT_STORED:
+            continue
+        keys, reader = _reader(column.field, table, regions)
+        readers.append((column.index, column.header, reader))
+        labels |= dict.fromkeys(keys, column.header)
+    header = list(dict.fromkeys(labels))
+    if table is INSTITUTIONS and "kind" not in header:
+        header.append("kind")
+    sheet = Sheet(table, source, header, labels=labels)
+
+    def converted() -> Any:
+        for number, raw in found.rows:
+            cells: dict[str, Any] = {"kind": kind} if kind else {}
+            for index, _header, reader in readers:
+                cells |= reader(raw[index] if index < len(raw) else None)
+            if table is INSTITUTIONS and not cells.get("kind"):
+                cells["kind"] = kind
+            yield number, [cells.get(key) for key in header]
+
+    sheet.keep(converted())
+    return sheet
+
+
+def _reader(name: str, table, regions: Mapping[str, str]) -> tuple[tuple[str, ...], Callable[[Any], dict]]:
+    """The exchange keys a bureau field fills, and how one of its cells becomes their values."""
+    if name in NAMED:
+        return (name,), _one(name, values.read_text)
+    if name == "period":
+        return ("valid_from", "valid_to"), _period
+    if name == "level_grade":
+        return ("level",), _one("level", _level)
+    column = table.column(name)
+    return (name,), _one(name, _cell_reader(column, regions))
+
+
+def _cell_reader(column: Column, regions: Mapping[str, str]) -> Callable[[Any], Any]:
+    if column.key == "ownership":
+        return values.read_ownership
+    if column.key == "level":
+        return _level
+    if column.key == "kind":
+        return _kind
+    by_type: dict[str, Callable[[Any], Any]] = {
+        "date": values.read_date,
+        "int": values.read_whole_number,
+        "bool": lambda raw: _yes_no(values.read_yes_no(raw)),
+        "services": lambda raw: "、".join(values.read_services(raw) or []) or None,
+        "region": lambda raw: values.read_region(raw, regions),
+    }
+    return by_type.get(column.type, values.read_text)
+
+
+def _one(key: str, read: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
+    def reader(raw: Any) -> dict[str, Any]:
+        try:
+            return {key: read(raw)}
+        except ValueError as error:
+            return {key: Unreadable(str(error))}
+    return reader
+
+
+def _period(raw: Any) -> dict[str, Any]:
+    try:
+        period = values.read_period(raw)
+    except ValueError as error:
+        return dict.fromkeys(("valid_from", "valid_to"), Unreadable(str(error)))
+    start, end = period if period else (None, None)
+    return {"valid_from": start, "valid_to": end}
+
+
+def _level(raw: Any) -> str | None:
+    level = values.read_level(raw)
+    return level[0] if level else None  # the grade (甲等) is not registered
+
+
+def _kind(raw: Any) -> str | None:
+    text = values.read_text(raw)
+    if text is None:
+        return None
+    kind = parse_kind(text)
+    if kind not in (ELDERCARE, MEDICAL):
+        raise ValueError(_("机构类别应为“养老机构”或“医疗卫生机构”，而不是“%(value)s”", value=raw))
+    return kind
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else (YES if value else NO)
