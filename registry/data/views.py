@@ -10,15 +10,15 @@ from flask_login import current_user, login_required
 
 from registry import permissions
 from registry.data import bp
-from registry.data.forms import UploadForm
+from registry.data.forms import ConfirmForm, UploadForm
+from registry.display import region_names
 from registry.extensions import db
-from registry.forms import EmptyForm
 from registry.listing import filters_from_request
 from registry.models import Institution, clock
 from registry.services import agreements as agreement_service
 from registry.services import imports
 from registry.services import institutions as institution_service
-from registry.services.formats import exchange, exports
+from registry.services.formats import bureau, exchange, exports
 from registry.services.infra import uploads
 from registry.vocab import ELDERCARE, MEDICAL
 
@@ -30,14 +30,19 @@ def _can_import() -> bool:
     return any(permissions.can_create(current_user, kind) for kind in (ELDERCARE, MEDICAL, "agreement"))
 
 
-def _report(filename: str, content: bytes, upload=None):
+def _plan(filename: str, content: bytes, kind: str | None) -> imports.Plan:
+    """Read a file as the exchange format or a bureau's own register, and check it as the current user."""
+    reading = bureau.read_data(content, filename, kind or None, region_names())
+    return imports.plan_reading(reading, current_user)
+
+
+def _report(filename: str, content: bytes, kind: str | None, upload=None):
     """Validate a file as the current user and show what an import would do."""
     try:
-        sheets = exchange.read_upload(content, filename)
+        plan = _plan(filename, content, kind)
     except exchange.FileRefused as refused:
         flash(str(refused), "danger")
         return redirect(url_for(".import_file"))
-    plan = imports.plan(sheets, current_user)
     db.session.rollback()  # planning writes nothing; drop what the reads loaded
     if plan.ok and upload is None:
         upload = uploads.keep(current_user, filename, content)
@@ -45,7 +50,7 @@ def _report(filename: str, content: bytes, upload=None):
     return render_template(
         "data/report.html", plan=plan, filename=filename, counts=plan.counts(),
         errors=plan.errors[:MAX_SHOWN_ERRORS], more_errors=max(0, len(plan.errors) - MAX_SHOWN_ERRORS),
-        upload=upload if plan.ok else None, form=EmptyForm(),
+        upload=upload if plan.ok else None, form=ConfirmForm(kind=kind or ""),
     )
 
 
@@ -58,7 +63,7 @@ def import_file():
     form = UploadForm()
     if form.validate_on_submit():
         upload = form.file.data
-        return _report(Path(upload.filename or "upload").name, upload.read())
+        return _report(Path(upload.filename or "upload").name, upload.read(), form.kind.data)
     return render_template("data/import.html", form=form)
 
 
@@ -71,13 +76,13 @@ def confirm_import(token: str):
     upload = uploads.find(current_user, token)
     if upload is None:
         abort(404)
-    if not EmptyForm().validate_on_submit():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
         abort(400)
-    sheets = exchange.read_upload(upload.content, upload.filename)
-    plan = imports.plan(sheets, current_user)
+    plan = _plan(upload.filename, upload.content, form.kind.data)
     if not plan.ok:
         db.session.rollback()
-        return _report(upload.filename, upload.content, upload)
+        return _report(upload.filename, upload.content, form.kind.data, upload)
     counts = imports.apply(plan, current_user, upload.filename)
     db.session.delete(upload)
     db.session.commit()
