@@ -156,9 +156,15 @@ def can_create(user: User, kind: str) -> bool:
     return user.role in EDITORS[kind]
 
 
+def editable_institution_ids(user: User, institutions: Iterable[Institution]) -> set[int]:
+    """Which of these institutions the user may edit: the role edits their kind, and they are in scope."""
+    wanted = [i for i in institutions if user.role in EDITORS[i.kind]]
+    return readable_ids(user, Institution, [i.id for i in wanted])
+
+
 def can_edit_institution(user: User, institution: Institution) -> bool:
-    """Whether the user may edit this institution: the role edits its kind, and it is in scope."""
-    return user.role in EDITORS[institution.kind] and can_read_institution(user, institution)
+    """Whether the user may edit this institution."""
+    return bool(editable_institution_ids(user, [institution]))
 
 
 def can_edit_agreement(user: User, agreement: Agreement) -> bool:

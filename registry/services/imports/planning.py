@@ -23,7 +23,7 @@ from registry.models import Agreement, Institution, Region, User
 from registry.services import agreements as agreement_rules
 from registry.services import institutions as institution_rules
 from registry.services.formats.bureau import Reading
-from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS
+from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS, kind_label
 from registry.services.formats.exchange import Sheet, map_header, parse_cell, parse_kind
 from registry.services.identifiers import code_error, normalise_uscc
 from registry.services.imports.names import resolve_names
@@ -148,10 +148,6 @@ def _label(field_name: str) -> str:
     return column.label if column is not None else field_name
 
 
-def _kind_label(kind: str) -> str:
-    return "养老机构" if kind == ELDERCARE else "医疗卫生机构"
-
-
 def plan(sheets: list[Sheet], user: User | None) -> Plan:
     """Validate every row of the file against the register as `user` (None: the system); nothing is written."""
     return Planner(user).plan(sheets)
@@ -203,7 +199,7 @@ class Planner:
     def _role_problem(self, kind: str) -> str | None:
         if self.user is None or permissions.can_create(self.user, kind):
             return None
-        what = _kind_label(kind) if kind in (ELDERCARE, MEDICAL) else _("签约协议")
+        what = kind_label(kind) if kind in (ELDERCARE, MEDICAL) else _("签约协议")
         return _("您的角色不能导入%(kind)s", kind=what)
 
     def _region_problem(self, region_code: str | None) -> str | None:
@@ -331,7 +327,7 @@ class Planner:
             return None
         if existing is not None and existing.kind != kind:
             self._refuse(cells, "机构类别", _("机构 %(code)s 已登记为%(kind)s，类别不能更改", code=existing.code,
-                                             kind=_kind_label(existing.kind)))
+                                             kind=kind_label(existing.kind)))
             return None
         values = {INSTITUTIONS.column(key).field: value for key, value in values_in.items()
                   if key not in ("code", "kind")}
@@ -470,7 +466,7 @@ class Planner:
                 self._refuse(cells, label, out_of_scope())
                 return None
             if ref.kind != kind:
-                self._refuse(cells, label, _("%(code)s 不是%(kind)s", code=party_code, kind=_kind_label(kind)))
+                self._refuse(cells, label, _("%(code)s 不是%(kind)s", code=party_code, kind=kind_label(kind)))
                 return None
             parties[key] = ref
         home = parties.get("eldercare_code") or (Ref.of(existing.eldercare) if existing else None)
