@@ -17,6 +17,7 @@ from registry.extensions import db
 from registry.models import Agreement, Institution, Region
 from registry.services import RecordInvalid, compliance, imports, seeding, users
 from registry.services.formats import bureau, exchange, exports
+from registry.services.imports import duplicates
 from registry.services.infra import backup, geocoding
 from registry.vocab import ELDERCARE, MEDICAL, ROLES
 
@@ -123,25 +124,42 @@ def _width(text: str) -> int:
 @click.option("--kind", type=click.Choice([ELDERCARE, MEDICAL]), default=None,
               help="The kind of the institutions on a bureau's sheet that has no kind column.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
-def import_command(path: Path, kind: str | None, dry_run: bool) -> None:
+@click.option("--duplicates", "on_duplicates", type=click.Choice(["ask", "new", "same"]), default="ask",
+              show_default=True,
+              help="Rows that may be institutions already registered: ask (list them, import nothing), "
+                   "new (import them as new), same (update the only candidate).")
+def import_command(path: Path, kind: str | None, dry_run: bool, on_duplicates: str) -> None:
     """Import a workbook (.xlsx, .xls), a CSV file, or a folder of institutions.csv / agreements.csv (all or nothing).
 
-    A file may be in the exchange format or in a bureau's own shape (DESIGN §8).
+    A file may be in the exchange format or in a bureau's own shape (DESIGN §8). A new row
+    that may be an institution already registered (a close name in its region, or within
+    200 m) is listed, and nothing is imported until --duplicates says what it is.
     """
-    try:
-        if path.is_dir():
-            reading = bureau.Reading(exchange.read_path(path))
-        else:
-            regions = {r.code: r.name for r in db.session.scalars(select(Region))}
-            reading = bureau.read_file(path, kind, regions)
-    except exchange.FileRefused as refused:
-        click.echo(f"{path}: {refused}", err=True)
-        sys.exit(1)
+    regions = {r.code: r.name for r in db.session.scalars(select(Region))}
+    reading = _read_import(path, kind, regions)
     plan = imports.plan_reading(reading, None)
+    possible = duplicates.find(plan, None)
+    settled = {}
+    if on_duplicates == "same":
+        settled = {(p.source, p.row): p for p in possible if len(p.candidates) == 1}
+    if settled:  # read the file again with each one's code written in, and plan it as updates
+        reading = _read_import(path, kind, regions)
+        decisions = {key: p.candidates[0].code for key, p in settled.items()}
+        duplicates.settle(reading.sheets, decisions)
+        plan = imports.plan_reading(reading, None)
+        possible = duplicates.find(plan, None, decided=decisions)
     for warning in plan.warnings:
         click.echo(warning, err=True)
     for error in plan.errors:
         click.echo(str(error), err=True)
+    for same in settled.values():
+        candidate = same.candidates[0]
+        click.echo(f"{same}，按同一机构更新：{candidate.code} {candidate.name}（{candidate.reason}）", err=True)
+    for duplicate in possible:
+        click.echo(f"{duplicate}，按新机构导入：" if on_duplicates == "new" else f"{duplicate}：", err=True)
+        for candidate in duplicate.candidates:
+            region = regions.get(candidate.region_code, candidate.region_code)
+            click.echo(f"  {candidate.code} {candidate.name}（{region}）：{candidate.reason}", err=True)
     counts = plan.counts()
     summary = ", ".join(f"{table}: {c['create']} to create, {c['update']} to update, {c['unchanged']} unchanged"
                         for table, c in counts.items())
@@ -153,10 +171,35 @@ def import_command(path: Path, kind: str | None, dry_run: bool) -> None:
         db.session.rollback()
         click.echo(f"Dry run, nothing written. {summary}")
         return
+    if possible and on_duplicates == "ask":
+        db.session.rollback()
+        click.echo(f"{len(possible)} 行可能与已登记的机构重复，未导入：是新机构请加 --duplicates new，"
+                   f"是同一机构（更新唯一的候选）请加 --duplicates same。 ({len(possible)} possible duplicates: "
+                   f"nothing imported. Rerun with --duplicates new to import them as new, or --duplicates same "
+                   f"to update the only candidate.)", err=True)
+        sys.exit(1)
+    if possible and on_duplicates == "same":
+        db.session.rollback()
+        click.echo(f"{len(possible)} 行有多个候选机构，无法按同一机构更新，未导入：请在文件中填写机构编码，"
+                   f"或加 --duplicates new 按新机构导入。 ({len(possible)} possible duplicates with several "
+                   f"candidates: nothing imported. Give their 机构编码 in the file, or rerun with "
+                   f"--duplicates new.)", err=True)
+        sys.exit(1)
     imports.apply(plan, None, path.name)
     db.session.commit()
     imports.refresh_statistics(counts)
     click.echo(f"Imported. {summary}")
+
+
+def _read_import(path: Path, kind: str | None, regions: dict[str, str]) -> bureau.Reading:
+    """The file (or folder) to import, read; a file that cannot be read is said on stderr, with exit status 1."""
+    try:
+        if path.is_dir():
+            return bureau.Reading(exchange.read_path(path))
+        return bureau.read_file(path, kind, regions)
+    except exchange.FileRefused as refused:
+        click.echo(f"{path}: {refused}", err=True)
+        sys.exit(1)
 
 
 @registry_group.command("export")
