@@ -48,8 +48,10 @@ lint: install
 
 # Production-style: gunicorn, 2 × cores + 1 workers, on DATABASE_URL (PostgreSQL in a deployment),
 # with the runtime packages only. REGISTRY_ENV=production refuses an unset or development SECRET_KEY.
+# Background jobs are left to `registry worker` processes (JOBS_WORKER=none; README, Background jobs).
 WORKERS ?= $(shell echo $$(( $$(nproc) * 2 + 1 )))
 serve: export REGISTRY_ENV := production
+serve: export JOBS_WORKER := none
 serve: install-runtime
 	@$(BIN)/python -c 'import sys; from registry.config import serving_refusal; sys.exit(serving_refusal())'
 	$(FLASK) registry init

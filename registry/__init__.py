@@ -16,6 +16,7 @@ from registry.display import audit_summary, install_template_gettext, region_nam
 from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
+from registry.services.infra import jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +59,7 @@ def register_extensions(app: Flask) -> None:
     install_template_gettext(app)
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
+    jobs.init_app(app)
 
     from registry.models import User
 

@@ -251,3 +251,13 @@ def geocode_command(limit: int | None) -> None:
     counts = geocoding.fill_missing(limit, checkpoint=db.session.commit)
     click.echo(f"Geocoded: {counts['found']} found, {counts['not_found']} not found, "
                f"{counts['failed']} failed.")
+
+
+@registry_group.command("worker")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Jobs this process runs at once (threads).")
+def worker_command(workers: int) -> None:
+    """Run background jobs (checks and imports of uploaded files) until SIGINT or SIGTERM."""
+    from registry.services.infra import jobs
+
+    jobs.work(workers)

@@ -97,6 +97,14 @@ def load(instance_path: Path) -> dict:
         "GEOCODER_TIMEOUT": float(os.environ.get("GEOCODER_TIMEOUT", "5")),
         # Seconds between two requests: Nominatim's usage policy allows one a second.
         "GEOCODER_MIN_DELAY": float(os.environ.get("GEOCODER_MIN_DELAY", "1.0")),
+        # Background jobs (checking and importing files; registry/services/infra/jobs.py). Where they wait:
+        # unset, instance/jobs.sqlite3 (a file of their own, never the register's); redis://HOST:PORT/DB.
+        "JOBS_URL": os.environ.get("JOBS_URL", ""),
+        # Who runs them: "thread", a worker thread in the web process (development, `make run`); "none",
+        # separate `registry worker` processes (`make serve`, production).
+        "JOBS_WORKER": os.environ.get("JOBS_WORKER", "thread").strip().lower(),
+        # 1: each job runs inline as it is submitted, with no queue and no worker (the test suite).
+        "JOBS_IMMEDIATE": os.environ.get("JOBS_IMMEDIATE", "") == "1",
     }
 
 
