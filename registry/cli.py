@@ -17,7 +17,7 @@ from registry.extensions import db
 from registry.models import Agreement, Institution, Region
 from registry.services import RecordInvalid, compliance, imports, seeding, users
 from registry.services.formats import bureau, exchange, exports
-from registry.services.imports import duplicates
+from registry.services.imports import duplicates, profiles
 from registry.services.infra import backup, geocoding
 from registry.vocab import ELDERCARE, MEDICAL, ROLES
 
@@ -123,12 +123,15 @@ def _width(text: str) -> int:
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--kind", type=click.Choice([ELDERCARE, MEDICAL]), default=None,
               help="The kind of the institutions on a bureau's sheet that has no kind column.")
+@click.option("--profile", "profile_name", default=None,
+              help="Read bureau sheets with the saved column mapping (映射方案) of this name.")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--duplicates", "on_duplicates", type=click.Choice(["ask", "new", "same"]), default="ask",
               show_default=True,
               help="Rows that may be institutions already registered: ask (list them, import nothing), "
                    "new (import them as new), same (update the only candidate).")
-def import_command(path: Path, kind: str | None, dry_run: bool, on_duplicates: str) -> None:
+def import_command(path: Path, kind: str | None, profile_name: str | None, dry_run: bool,
+                   on_duplicates: str) -> None:
     """Import a workbook (.xlsx, .xls), a CSV file, or a folder of institutions.csv / agreements.csv (all or nothing).
 
     A file may be in the exchange format or in a bureau's own shape (DESIGN §8). A new row
@@ -136,14 +139,15 @@ def import_command(path: Path, kind: str | None, dry_run: bool, on_duplicates: s
     200 m) is listed, and nothing is imported until --duplicates says what it is.
     """
     regions = {r.code: r.name for r in db.session.scalars(select(Region))}
-    reading = _read_import(path, kind, regions)
+    choices = _profile_choices(path, kind, regions, profile_name)
+    reading = _read_import(path, kind, regions, choices)
     plan = imports.plan_reading(reading, None)
     possible = duplicates.find(plan, None)
     settled = {}
     if on_duplicates == "same":
         settled = {(p.source, p.row): p for p in possible if len(p.candidates) == 1}
     if settled:  # read the file again with each one's code written in, and plan it as updates
-        reading = _read_import(path, kind, regions)
+        reading = _read_import(path, kind, regions, choices)
         decisions = {key: p.candidates[0].code for key, p in settled.items()}
         duplicates.settle(reading.sheets, decisions)
         plan = imports.plan_reading(reading, None)
@@ -191,12 +195,32 @@ def import_command(path: Path, kind: str | None, dry_run: bool, on_duplicates: s
     click.echo(f"Imported. {summary}")
 
 
-def _read_import(path: Path, kind: str | None, regions: dict[str, str]) -> bureau.Reading:
+def _profile_choices(path: Path, kind: str | None, regions: dict[str, str], name: str | None) -> dict | None:
+    """Each bureau sheet of the file read with the named profile; exits when there is no such profile."""
+    if not name:
+        return None
+    profile = profiles.named(name)
+    if profile is None:
+        saved = "、".join(profiles.names()) or "（无）"
+        click.echo(f"找不到映射方案“{name}”。已保存的方案：{saved} (no saved column mapping of that name)", err=True)
+        sys.exit(1)
+    try:
+        layouts = bureau.read_data(path.read_bytes(), path.name, kind, regions, layouts_only=True).layouts
+    except (exchange.FileRefused, IsADirectoryError):
+        return None  # said again, with the reason, when the file is read
+    chosen = {layout.key: profiles.choice(profile, layout) for layout in layouts if layout.table.table == profile.table}
+    for choice in chosen.values():
+        choice.kind = kind or choice.kind
+    return chosen
+
+
+def _read_import(path: Path, kind: str | None, regions: dict[str, str], choices: dict | None = None
+                 ) -> bureau.Reading:
     """The file (or folder) to import, read; a file that cannot be read is said on stderr, with exit status 1."""
     try:
         if path.is_dir():
             return bureau.Reading(exchange.read_path(path))
-        return bureau.read_file(path, kind, regions)
+        return bureau.read_file(path, kind, regions, choices)
     except exchange.FileRefused as refused:
         click.echo(f"{path}: {refused}", err=True)
         sys.exit(1)

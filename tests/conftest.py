@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import partial
 
 import pytest
@@ -48,6 +49,8 @@ def app(database_url, tmp_path_factory):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
+        "JOBS_IMMEDIATE": True,  # a check or an import runs inline as it is submitted
+        "JOBS_WORKER": "none",
     })
     with app.app_context():
         seeded_schema()
@@ -156,3 +159,10 @@ def lists(client, url: str, shown: str, hidden: str) -> bool:
     """Whether the page at `url` names `shown` and not `hidden` (a filtered list)."""
     page = client.get(url).text
     return shown in page and hidden not in page
+
+
+def confirm_upload(client, report: str):
+    """Press 确认导入 on an import report (its form names the check it answers); the page it ends on."""
+    token = re.search(r'/data/import/([^/"]+)/confirm', report).group(1)
+    job = re.search(r'name="job" value="([^"]+)"', report).group(1)
+    return client.post(f"/data/import/{token}/confirm", data={"job": job}, follow_redirects=True)

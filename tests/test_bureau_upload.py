@@ -10,19 +10,25 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.models import Agreement, ImportUpload, Institution
 from tests.bureau_corpus import AGREEMENTS, HOMES, MEDICAL_INSTITUTIONS, write_corpus
-from tests.conftest import count
+from tests.conftest import confirm_upload, count
+from tests.test_import_mapping import mapping_form
 from tests.factories import MAONAN
 
 
 def upload(client, path, kind: str = ""):
+    """Upload, accept the mapping page as it proposes, and land on the report."""
     data = {"file": (io.BytesIO(path.read_bytes()), path.name), "kind": kind}
-    return client.post("/data/import", data=data, content_type="multipart/form-data")
+    response = client.post("/data/import", data=data, content_type="multipart/form-data")
+    if "/mapping" not in response.headers.get("Location", ""):
+        return client.get(response.headers["Location"]) if response.status_code == 302 else response
+    page = client.get(response.headers["Location"]).text
+    return client.post(response.headers["Location"], data=mapping_form(page), follow_redirects=True)
 
 
 def confirm(app, client, kind: str = ""):
     with app.app_context():
         token = db.session.scalar(select(ImportUpload.token))
-    return client.post(f"/data/import/{token}/confirm", data={"kind": kind}, follow_redirects=True)
+    return confirm_upload(client, client.get(f"/data/import/{token}").text)
 
 
 def test_a_bureaus_combined_workbook_goes_in_from_the_import_page(app, client, admin, tmp_path):

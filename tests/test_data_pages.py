@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from registry.models import ImportUpload, Institution
-from tests.conftest import count
+from tests.conftest import confirm_upload, count
 from tests.factories import GAOZHOU, MAONAN
 
 HOMES = "机构类别,机构名称,所属区县,成立日期,床位数\n养老机构,上传的养老院甲,茂南区,2020-01-01,120\n养老机构,上传的养老院乙,茂南区,2021-01-01,60\n"
@@ -17,7 +17,7 @@ HOMES = "机构类别,机构名称,所属区县,成立日期,床位数\n养老�
 
 def upload(client, text: str, name: str = "机构.csv"):
     data = {"file": (io.BytesIO(text.encode("utf-8-sig")), name)}
-    return client.post("/data/import", data=data, content_type="multipart/form-data")
+    return client.post("/data/import", data=data, content_type="multipart/form-data", follow_redirects=True)
 
 
 def test_upload_report_then_confirm(app, client, civil):
@@ -27,12 +27,13 @@ def test_upload_report_then_confirm(app, client, civil):
     assert count(app, Institution) == 0  # nothing written before the confirmation
     with app.app_context():
         token = db.session.scalar(select(ImportUpload.token))
-    done = client.post(f"/data/import/{token}/confirm")
-    assert done.status_code == 302
-    assert "导入完成：机构新增 2" in client.get(done.location).text
+    done = confirm_upload(client, report.text)
+    assert "导入完成：机构新增 2" in done.text
     assert count(app, Institution) == 2
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(ImportUpload)) == 0
+    with app.app_context():  # the file is dropped; the page still shows what was imported
+        assert db.session.scalar(select(func.length(ImportUpload.content))) == 0
+    assert "导入完成：机构新增 2" in client.get(f"/data/import/{token}").text
+    assert "确认导入" not in client.get(f"/data/import/{token}").text
 
 
 def test_a_bad_row_is_reported_and_nothing_can_be_confirmed(app, client, civil):
@@ -65,7 +66,8 @@ def test_someone_elses_upload_cannot_be_confirmed(app, client, make, auth, civil
     auth.logout()
     make.user("civil_affairs", username="other-civil")
     auth.login("other-civil")
-    assert client.post(f"/data/import/{token}/confirm").status_code == 404
+    assert client.post(f"/data/import/{token}/confirm", data={"job": "any"}).status_code == 404
+    assert client.get(f"/data/import/{token}").status_code == 404
     assert count(app, Institution) == 0
 
 

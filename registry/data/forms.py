@@ -3,10 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, SelectField
-from wtforms.validators import AnyOf, Optional
+from wtforms import SelectField
+from wtforms.validators import Optional
 
-from registry.vocab import ELDERCARE, KINDS, MEDICAL, choices
+from registry.vocab import KINDS, choices
 
 
 class UploadForm(FlaskForm):
@@ -19,7 +19,5 @@ class UploadForm(FlaskForm):
                        description=_l("表中没有“机构类别”列时，请选择表中机构的类别"))
 
 
-class ConfirmForm(FlaskForm):
-    """Confirms a checked upload; the kind it was read with goes along."""
-
-    kind = HiddenField(validators=[Optional(), AnyOf(["", ELDERCARE, MEDICAL])])
+class StepForm(FlaskForm):
+    """A step of an upload's way in (confirm the mapping, check again, import, cancel): the CSRF token alone."""

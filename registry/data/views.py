@@ -10,19 +10,19 @@ from flask_login import current_user, login_required
 
 from registry import permissions
 from registry.data import bp
-from registry.data.forms import ConfirmForm, UploadForm
+from registry.data import mappings
+from registry.data.forms import StepForm, UploadForm
 from registry.display import region_names
 from registry.extensions import db
 from registry.listing import filters_from_request
 from registry.models import Institution, clock
 from registry.services import agreements as agreement_service
-from registry.services import imports
 from registry.services import institutions as institution_service
 from registry.services.formats import bureau, exchange, exports
-from registry.services.infra import uploads
-from registry.vocab import ELDERCARE, MEDICAL
+from registry.services.imports import profiles, uploaded
+from registry.services.infra import jobs, uploads
+from registry.vocab import ELDERCARE, KINDS, MEDICAL
 
-MAX_SHOWN_ERRORS = 500
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -30,67 +30,166 @@ def _can_import() -> bool:
     return any(permissions.can_create(current_user, kind) for kind in (ELDERCARE, MEDICAL, "agreement"))
 
 
-def _plan(filename: str, content: bytes, kind: str | None) -> imports.Plan:
-    """Read a file as the exchange format or a bureau's own register, and check it as the current user."""
-    reading = bureau.read_data(content, filename, kind or None, region_names())
-    return imports.plan_reading(reading, current_user)
-
-
-def _report(filename: str, content: bytes, kind: str | None, upload=None):
-    """Validate a file as the current user and show what an import would do."""
-    try:
-        plan = _plan(filename, content, kind)
-    except exchange.FileRefused as refused:
-        flash(str(refused), "danger")
-        return redirect(url_for(".import_file"))
-    db.session.rollback()  # planning writes nothing; drop what the reads loaded
-    if plan.ok and upload is None:
-        upload = uploads.keep(current_user, filename, content)
-        db.session.commit()
-    return render_template(
-        "data/report.html", plan=plan, filename=filename, counts=plan.counts(),
-        errors=plan.errors[:MAX_SHOWN_ERRORS], more_errors=max(0, len(plan.errors) - MAX_SHOWN_ERRORS),
-        upload=upload if plan.ok else None, form=ConfirmForm(kind=kind or ""),
-    )
-
-
-@bp.route("/import", methods=["GET", "POST"])
-@login_required
-def import_file():
-    """Upload a spreadsheet: every row is checked before anything is written."""
-    if not _can_import():
-        abort(403)
-    form = UploadForm()
-    if form.validate_on_submit():
-        upload = form.file.data
-        return _report(Path(upload.filename or "upload").name, upload.read(), form.kind.data)
-    return render_template("data/import.html", form=form)
-
-
-@bp.route("/import/<token>/confirm", methods=["POST"])
-@login_required
-def confirm_import(token: str):
-    """Import a validated upload, all or nothing (checked again: the register may have changed)."""
+def _upload(token: str):
+    """The current user's own upload, or 404 (another user's token is not found either)."""
     if not _can_import():
         abort(403)
     upload = uploads.find(current_user, token)
     if upload is None:
         abort(404)
-    form = ConfirmForm()
+    return upload
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+def import_file():
+    """Upload a spreadsheet: its columns are shown for confirmation, then every row is checked."""
+    if not _can_import():
+        abort(403)
+    form = UploadForm()
+    if form.validate_on_submit():
+        file = form.file.data
+        filename, content = Path(file.filename or "upload").name, file.read()
+        try:
+            reading = bureau.read_data(content, filename, form.kind.data or None, region_names(), layouts_only=True)
+        except exchange.FileRefused as refused:
+            flash(str(refused), "danger")
+            return redirect(url_for(".import_file"))
+        upload = uploads.keep(current_user, filename, content)
+        upload.kind = form.kind.data or ""
+        db.session.commit()
+        if reading.layouts:  # a bureau's own sheet: its columns are confirmed first
+            return redirect(url_for(".mapping", token=upload.token))
+        uploaded.start(upload, current_user, uploaded.CHECK)
+        return redirect(url_for(".upload_status", token=upload.token))
+    return render_template("data/import.html", form=form, recent=uploads.recent(current_user))
+
+
+@bp.route("/import/<token>/mapping", methods=["GET", "POST"])
+@login_required
+def mapping(token: str):
+    """What each column of a bureau's sheet will be read as: change a field, ignore a column, save the mapping."""
+    upload = _upload(token)
+    if not upload.content:
+        return redirect(url_for(".upload_status", token=token))
+    form = StepForm()
+    try:
+        reading = uploaded.read(upload, layouts_only=True)
+    except exchange.FileRefused as refused:
+        flash(str(refused), "danger")
+        return redirect(url_for(".import_file"))
+    saved = profiles.matching(reading.layouts)
+    sheets = [mappings.proposal(layout, saved.get(layout.key), upload) for layout in reading.layouts]
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if not mappings.take(sheets, request.form):
+            uploaded.store_choices(upload, {sheet.layout.key: sheet.choice for sheet in sheets})
+            upload.corrections, upload.decisions = None, None  # a cell's address may mean another field now
+            for sheet in sheets:
+                if sheet.profile_name:
+                    profiles.save(sheet.profile_name, sheet.layout, sheet.choice, current_user)
+            uploaded.start(upload, current_user, uploaded.CHECK)
+            return redirect(url_for(".upload_status", token=token))
+        flash(_("映射有误，请按提示修改后再检查。"), "danger")
+    return render_template("data/mapping.html", upload=upload, sheets=sheets, form=form,
+                           kinds=[("", _("请选择")), *KINDS.items()])
+
+
+@bp.route("/import/<token>")
+@login_required
+def upload_status(token: str):
+    """A check or an import: its progress while it runs, then its report or its result."""
+    upload = _upload(token)
+    job = jobs.status(upload.job_id) if upload.job_id else None
+    if job is not None and job.owner_id != current_user.id:
+        abort(404)
+    result = job.result if job is not None and job.state == "done" else None
+    if result and "imported" in result:
+        counts = result["imported"]
+        return render_template("data/imported.html", upload=upload, counts=counts)
+    if result is not None and "refused" not in result:
+        shown = result["errors"][:mappings.MAX_SHOWN_ERRORS]
+        return render_template("data/report.html", upload=upload, job=job, result=result, errors=shown,
+                               editable=mappings.editable(shown), form=StepForm(),
+                               more_errors=max(0, result["error_count"] - len(shown)),
+                               has_bureau_sheets=bool(upload.choices))
+    return render_template("data/progress.html", upload=upload, job=job,
+                           refused=result.get("refused") if result else None)
+
+
+def _current_result(upload, form) -> dict | None:
+    """The report the user answered (None, with a flash, when a newer one has replaced it)."""
+    job = jobs.status(upload.job_id) if upload.job_id else None
+    if job is None or job.state != "done" or job.owner_id != current_user.id or request.form.get("job") != job.id:
+        flash(_("检查报告已更新，请查看最新的报告后再操作。"), "warning")
+        return None
+    return job.result
+
+
+@bp.route("/import/<token>/check", methods=["POST"])
+@login_required
+def check_again(token: str):
+    """Keep the cells corrected and the duplicates settled on the report, and check the file again."""
+    upload = _upload(token)
+    form = StepForm()
     if not form.validate_on_submit():
         abort(400)
-    plan = _plan(upload.filename, upload.content, form.kind.data)
-    if not plan.ok:
-        db.session.rollback()
-        return _report(upload.filename, upload.content, form.kind.data, upload)
-    counts = imports.apply(plan, current_user, upload.filename)
+    result = _current_result(upload, form)
+    if result is not None:
+        uploaded.store_corrections(upload, mappings.corrections_from(result, request.form))
+        uploaded.store_decisions(upload, mappings.decisions_from(result, request.form))
+        uploaded.start(upload, current_user, uploaded.CHECK)
+    return redirect(url_for(".upload_status", token=token))
+
+
+@bp.route("/import/<token>/confirm", methods=["POST"])
+@login_required
+def confirm_import(token: str):
+    """Import a checked upload, all or nothing (checked again: the register may have changed)."""
+    upload = _upload(token)
+    form = StepForm()
+    if not form.validate_on_submit():
+        abort(400)
+    result = _current_result(upload, form)
+    if result is None:
+        return redirect(url_for(".upload_status", token=token))
+    if result.get("error_count") or "counts" not in result:
+        flash(_("文件还有错误，改正后才能导入。"), "danger")
+        return redirect(url_for(".upload_status", token=token))
+    decided = mappings.decisions_from(result, request.form)
+    if len(decided) < len(result["duplicates"]):
+        flash(_("请为每一条可能重复的记录选择“同一机构”或“新机构”后再导入。"), "danger")
+        return redirect(url_for(".upload_status", token=token))
+    uploaded.store_decisions(upload, decided)
+    uploaded.start(upload, current_user, uploaded.IMPORT)
+    return redirect(url_for(".upload_status", token=token))
+
+
+@bp.route("/import/<token>/errors.xlsx")
+@login_required
+def error_rows(token: str):
+    """The rows that cannot be imported, as the file holds them, with a 错误说明 column."""
+    upload = _upload(token)
+    job = jobs.status(upload.job_id) if upload.job_id else None
+    if job is None or job.state != "done" or not job.result or "errors" not in job.result or not upload.content:
+        abort(404)
+    body = uploaded.error_workbook(upload, job.result)
+    name = f"{Path(upload.filename).stem}-错误清单.xlsx"
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": _attachment(name)})
+
+
+@bp.route("/import/<token>/cancel", methods=["POST"])
+@login_required
+def cancel_import(token: str):
+    """Drop an upload that has not been imported; nothing of it was written."""
+    upload = _upload(token)
+    form = StepForm()
+    if not form.validate_on_submit():
+        abort(400)
     db.session.delete(upload)
     db.session.commit()
-    imports.refresh_statistics(counts)
-    flash(_("导入完成：机构新增 %(ic)s、更新 %(iu)s、未变 %(in_)s；签约协议新增 %(ac)s、更新 %(au)s、未变 %(an)s",
-            ic=counts["institutions"]["create"], iu=counts["institutions"]["update"],
-            in_=counts["institutions"]["unchanged"], ac=counts["agreements"]["create"],
-            au=counts["agreements"]["update"], an=counts["agreements"]["unchanged"]), "success")
+    flash(_("已取消导入“%(name)s”，没有写入任何数据。", name=upload.filename), "info")
     return redirect(url_for(".import_file"))
 
 

@@ -9,7 +9,7 @@ from registry.models.sessions import LoginFailure, UserSession
 from registry.models.targets import Target, TargetSet
 from registry.models.tokens import ApiToken
 from registry.models.training import TrainingRecord
-from registry.models.uploads import ImportUpload
+from registry.models.uploads import ImportProfile, ImportUpload
 from registry.models.users import User
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "AgreementService",
     "AuditEvent",
     "GeocodeCache",
+    "ImportProfile",
     "ImportUpload",
     "Institution",
     "LoginFailure",

@@ -55,10 +55,17 @@ class Sheet:
     header: list[Any]
     rows: list[tuple[int, list[Any]]] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # key → the header the user sees, when not the label
+    key: str = ""  # the sheet's title (a CSV file: its name), as corrections name it
+    positions: dict[str, int] = field(default_factory=dict)  # key → the file's column, when the rows were converted
+    raw: dict[int, list[Any]] = field(default_factory=dict)  # row → the file's cells, when the rows were converted
 
     def label(self, column: Column) -> str:
         """How errors name a column: the header as the file shows it."""
         return self.labels.get(column.key, column.label)
+
+    def original(self, number: int, row: list[Any]) -> list[Any]:
+        """The row's cells as the file holds them (`row` itself unless the sheet was converted)."""
+        return self.raw.get(number, row) if self.raw else row
 
     def keep(self, numbered: Iterable[tuple[int, list[Any]]]) -> None:
         """Keep the non-empty rows; refuse the file as soon as they pass MAX_IMPORT_ROWS."""
@@ -113,7 +120,7 @@ def read_csv(data: bytes, name: str) -> Sheet:
     rows = csv.reader(io.StringIO(decode_csv(data), newline=""))
     try:
         header = next(rows, [])
-        sheet = Sheet(table_for_csv(name, header), name, header)
+        sheet = Sheet(table_for_csv(name, header), name, header, key=name)
         sheet.keep(enumerate(rows, start=2))
     except csv.Error as error:
         raise FileRefused(_("CSV 格式错误：%(reason)s", reason=str(error))) from error
@@ -327,7 +334,7 @@ def read_xlsx(data: bytes, name: str) -> list[Sheet]:
             padding = [None] * (worksheet.start[1] if worksheet.start else 0)
             rows = ([*padding, *(None if cell == "" else cell for cell in row)] for row in worksheet.iter_rows())
             header = list(next(rows, ()))
-            sheet = Sheet(table, _("工作表“%(name)s”", name=title.strip()), header)
+            sheet = Sheet(table, _("工作表“%(name)s”", name=title.strip()), header, key=title.strip())
             sheet.keep(enumerate(rows, start=2))
             sheets.append(sheet)
     except (CalamineError, ValueError, OSError) as error:  # the file's fault, not ours

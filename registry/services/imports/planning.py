@@ -7,7 +7,7 @@ by its code, its credit code, as a host or as an agreement party — gets one er
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -30,6 +30,7 @@ from registry.services.imports.names import resolve_names
 from registry.vocab import ELDERCARE, MEDICAL
 
 CHUNK = 500
+PROGRESS_EVERY = 200  # rows between two progress reports
 AGREEMENT_TEXT_FIELDS = ("visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties")
 
 
@@ -40,12 +41,16 @@ def out_of_scope() -> str:
 
 @dataclass
 class RowError:
-    """A reason a row (or the file) cannot be imported."""
+    """A reason a row (or the file) cannot be imported, and where the cell is when one is to blame."""
 
     source: str
     row: int
     column: str
     message: str
+    sheet: str = ""  # the sheet's key (its title; a CSV file's name), as corrections name it
+    index: int | None = None  # the file's column, from 0, when one cell is to blame
+    value: str = ""  # that cell as the file holds it
+    name: str = ""  # the institution the row names, so the user knows which row it is
 
     def __str__(self) -> str:
         where = _("%(source)s 第 %(row)s 行", source=self.source, row=self.row)
@@ -79,9 +84,26 @@ class Cells:
     values: dict[str, Any]
     errors: list[RowError]
     unreadable: set[str] = field(default_factory=set)  # exchange labels of the cells that could not be read
+    sheet: Sheet | None = None
+    raw: list[Any] = field(default_factory=list)  # the row as the file holds it
+    where: dict[str, int] = field(default_factory=dict)  # exchange key → the file's column
 
-    def error(self, column: str, message: str) -> RowError:
-        return RowError(self.source, self.row, column, message)
+    def error(self, column: str, message: str, key: str | None = None) -> RowError:
+        """An error of the row; of one cell when `key` names the exchange column to blame."""
+        index = self.where.get(key) if key else None
+        value = self.raw[index] if index is not None and index < len(self.raw) else None
+        return RowError(self.source, self.row, column, message, self.sheet.key if self.sheet else "", index,
+                        "" if value is None else str(value), self.name)
+
+    @property
+    def name(self) -> str:
+        """The institution the row names: its own name, or an agreement's parties."""
+        for keys in (("name",), ("eldercare_name", "medical_name")):
+            found = [str(self.raw[self.where[k]]) for k in keys
+                     if k in self.where and self.where[k] < len(self.raw) and self.raw[self.where[k]] is not None]
+            if found:
+                return " — ".join(found)
+        return str(self.values.get("name") or "")
 
 
 @dataclass
@@ -148,16 +170,20 @@ def _label(field_name: str) -> str:
     return column.label if column is not None else field_name
 
 
-def plan(sheets: list[Sheet], user: User | None) -> Plan:
+Progress = Callable[[int], None]  # told how many rows have been checked so far
+
+
+def plan(sheets: list[Sheet], user: User | None, progress: Progress | None = None) -> Plan:
     """Validate every row of the file against the register as `user` (None: the system); nothing is written."""
-    return Planner(user).plan(sheets)
+    return Planner(user, progress).plan(sheets)
 
 
-def plan_reading(reading: Reading, user: User | None) -> Plan:
+def plan_reading(reading: Reading, user: User | None, progress: Progress | None = None) -> Plan:
     """A file read in a bureau's own shape: names turned into codes, then planned, with what reading found."""
     resolve_names(reading.sheets, user)
-    result = plan(reading.sheets, user)
-    result.errors[:0] = [RowError(source, row, "", message) for source, row, message in reading.errors]
+    result = plan(reading.sheets, user, progress)
+    result.errors[:0] = [RowError(source, row, "", message, reading.error_keys.get(source, ""))
+                         for source, row, message in reading.errors]
     result.warnings[:0] = reading.warnings
     return result
 
@@ -165,8 +191,10 @@ def plan_reading(reading: Reading, user: User | None) -> Plan:
 class Planner:
     """One import's lookups: regions, the records the file names, and what the user may touch."""
 
-    def __init__(self, user: User | None):
+    def __init__(self, user: User | None, progress: Progress | None = None):
         self.user = user
+        self.progress = progress
+        self.checked = 0
         self.result = Plan()
         self.regions = {r.code: r for r in db.session.scalars(select(Region))}
         self.region_by_name = ({r.name: r.code for r in self.regions.values()}
@@ -195,6 +223,11 @@ class Planner:
     def _note_readable(self, institutions: Iterable[Institution]) -> None:
         if self.user is not None:
             self.readable |= permissions.readable_ids(self.user, Institution, [i.id for i in institutions])
+
+    def _checked(self) -> None:
+        self.checked += 1
+        if self.progress is not None and self.checked % PROGRESS_EVERY == 0:
+            self.progress(self.checked)
 
     def _role_problem(self, kind: str) -> str | None:
         if self.user is None or permissions.can_create(self.user, kind):
@@ -226,13 +259,15 @@ class Planner:
                                               names="、".join(unknown)))
             if header_errors:
                 continue
+            where = sheet.positions or {column.key: index for index, column in positions.items()}
             for number, raw in sheet.rows:
-                cells = Cells(sheet.source, number, {}, [])
+                cells = Cells(sheet.source, number, {}, [], sheet=sheet, raw=sheet.original(number, raw),
+                              where=where)
                 for index, column in positions.items():
                     try:
                         cells.values[column.key] = parse_cell(column, raw[index] if index < len(raw) else None)
                     except ValueError as error:
-                        problem = cells.error(sheet.label(column), str(error))
+                        problem = cells.error(sheet.label(column), str(error), column.key)
                         if problem not in cells.errors:  # one cell may hold two columns (a period)
                             cells.errors.append(problem)
                         cells.unreadable.add(column.label)
@@ -243,9 +278,11 @@ class Planner:
         """A row's unreadable cells, then its broken rules (a cell that could not be read is not also 'missing')."""
         self.result.errors += cells.errors
         for field_name, message in rule_errors.items():
+            column = INSTITUTIONS.by_field(field_name) or AGREEMENTS.by_field(field_name)
             label = _label(field_name)
             if label not in unreadable:
-                self.result.errors.append(cells.error(label, message))
+                shown = cells.sheet.label(column) if column is not None and cells.sheet is not None else label
+                self.result.errors.append(cells.error(shown, message, column.key if column is not None else None))
 
     def _first_to_claim(self, cells: Cells, code: str, seen: dict[str, int], label: str) -> bool:
         """Whether this row is the file's first with `code`; a second one is refused."""
@@ -297,6 +334,7 @@ class Planner:
 
         for row, cells in rows:  # now that every code of the file is known
             self._check_institution(row, cells)
+            self._checked()
         self.result.institutions = [row for row, _cells in rows]
 
     def _load_unique_values(self, parsed: list[Cells], usccs: set[str]) -> None:
@@ -430,6 +468,7 @@ class Planner:
         new_codes = agreement_rules.AgreementCodes(reserved=by_code)
         for cells in parsed:
             row = self._agreement_row(cells, by_code, by_terms)
+            self._checked()
             if row is None:
                 continue
             if not row.code:

@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import defer
 
 from registry.extensions import db
 from registry.models import ImportUpload, User
@@ -33,3 +34,11 @@ def find(user: User, token: str) -> ImportUpload | None:
             ImportUpload.created_at >= utcnow() - KEEP,
         )
     )
+
+
+def recent(user: User, limit: int = 10) -> list[ImportUpload]:
+    """The user's uploads of the last day, newest first: a check or an import to come back to."""
+    return list(db.session.scalars(
+        select(ImportUpload).where(ImportUpload.user_id == user.id, ImportUpload.created_at >= utcnow() - KEEP)
+        .options(defer(ImportUpload.content))
+        .order_by(ImportUpload.created_at.desc(), ImportUpload.id.desc()).limit(limit)))

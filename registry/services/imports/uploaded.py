@@ -1,0 +1,226 @@
+"""An upload on its way in: its mapping, its check, the user's corrections, then the import.
+
+The file and everything the uploader decided (each sheet's kind and column fields,
+cells corrected, possible duplicates settled) are kept with the upload
+(models.ImportUpload), so a check or the import can run as a background job on any
+worker and the user can leave the page and come back. A check writes nothing; the
+import checks again (the register may have changed) and writes all or nothing in
+one transaction, so a job killed half-way leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from sqlalchemy import select, update
+
+from registry.extensions import db
+from registry.models import ImportUpload, Region, User
+from registry.services.formats import bureau
+from registry.services.formats.exchange import FileRefused
+from registry.services.formats.spreadsheets import append
+from registry.services.imports import duplicates as duplicate_rules
+from registry.services.imports.applying import apply, refresh_statistics
+from registry.services.imports.planning import Plan, RowError, plan_reading
+from registry.services.infra import jobs
+
+CHECK, IMPORT = "imports.check", "imports.import"
+MAX_KEPT_ERRORS = 50_000  # a job's result keeps this many errors (the page shows 500)
+EXPLANATION = "错误说明"
+
+
+# --- what the upload carries ------------------------------------------------------------------
+
+
+def choices(upload: ImportUpload) -> dict[str, bureau.SheetChoice]:
+    """Each sheet's kind and column fields as the uploader confirmed them."""
+    return {key: bureau.SheetChoice(value.get("kind") or None,
+                                    {int(index): field or None for index, field in value.get("fields", {}).items()})
+            for key, value in (upload.choices or {}).items()}
+
+
+def store_choices(upload: ImportUpload, chosen: dict[str, bureau.SheetChoice]) -> None:
+    upload.choices = {key: {"kind": choice.kind or "", "fields": {str(i): f or "" for i, f in choice.fields.items()}}
+                      for key, choice in chosen.items()}
+
+
+def corrections(upload: ImportUpload) -> dict[tuple[str, int, int], str]:
+    """The cells the uploader corrected on the report page."""
+    return {(key, int(row), int(index)): value for key, row, index, value in upload.corrections or []}
+
+
+def store_corrections(upload: ImportUpload, fixes: dict[tuple[str, int, int], str]) -> None:
+    kept = corrections(upload) | fixes
+    upload.corrections = [[key, row, index, value] for (key, row, index), value in sorted(kept.items())]
+
+
+def decisions(upload: ImportUpload) -> dict[tuple[str, int], str]:
+    """Possible duplicates settled: (source, row) → the code of the record it is, or "new"."""
+    return {(source, int(row)): value for source, row, value in upload.decisions or []}
+
+
+def store_decisions(upload: ImportUpload, decided: dict[tuple[str, int], str]) -> None:
+    kept = decisions(upload) | decided
+    upload.decisions = [[source, row, value] for (source, row), value in sorted(kept.items())]
+
+
+def regions() -> dict[str, str]:
+    return {r.code: r.name for r in db.session.scalars(select(Region))}
+
+
+def read(upload: ImportUpload, layouts_only: bool = False) -> bureau.Reading:
+    """The upload read with everything its uploader decided so far."""
+    reading = bureau.read_data(upload.content, upload.filename, upload.kind or None, regions(), choices(upload),
+                               corrections(upload), layouts_only=layouts_only)
+    duplicate_rules.settle(reading.sheets, decisions(upload))
+    return reading
+
+
+def planned(upload: ImportUpload, user: User, progress: Callable[[int], None] | None = None
+            ) -> tuple[bureau.Reading, Plan, list]:
+    """Read and check the upload as `user`: the reading, the plan, and the possible duplicates not yet settled."""
+    reading = read(upload)
+    result = plan_reading(reading, user, progress)
+    found = duplicate_rules.find(result, user, decisions(upload)) if result.ok else []
+    return reading, result, found
+
+
+# --- the jobs ---------------------------------------------------------------------------------
+
+
+def start(upload: ImportUpload, user: User, what: str) -> str:
+    """Start a check (CHECK) or the import (IMPORT) of the upload in the background; the job's id."""
+    upload.job_kind = "check" if what == CHECK else "import"
+    db.session.commit()  # the worker reads the upload from its own session
+    job_id = jobs.submit(what, {"upload": upload.id, "user": user.id}, owner_id=user.id)
+    db.session.execute(update(ImportUpload).where(ImportUpload.id == upload.id).values(job_id=job_id))
+    db.session.commit()
+    return job_id
+
+
+def _load(payload: dict[str, Any]) -> tuple[ImportUpload, User]:
+    upload, user = db.session.get(ImportUpload, payload["upload"]), db.session.get(User, payload["user"])
+    if upload is None or user is None or upload.user_id != user.id or not user.active:
+        raise FileRefused(_("这份上传已过期或已被删除，请重新上传"))
+    return upload, user
+
+
+@jobs.job(CHECK)
+def check_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
+    """Check every row as the uploader; writes nothing."""
+    try:
+        upload, user = _load(payload)
+        reading = read(upload)
+        total = reading.rows()
+        progress(0, total)
+        result = plan_reading(reading, user, lambda done: progress(min(done, total), total))
+        found = duplicate_rules.find(result, user, decisions(upload)) if result.ok else []
+    except FileRefused as refused:
+        db.session.rollback()
+        return {"refused": str(refused)}
+    db.session.rollback()
+    progress(total, total)
+    return summary(reading, result, found)
+
+
+@jobs.job(IMPORT)
+def import_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
+    """Check again, then write all or nothing; a check that fails now is reported like a check."""
+    try:
+        upload, user = _load(payload)
+        reading = read(upload)
+        total = reading.rows()
+        progress(0, 2 * total)
+        result = plan_reading(reading, user, lambda done: progress(min(done, total), 2 * total))
+        found = duplicate_rules.find(result, user, decisions(upload)) if result.ok else []
+    except FileRefused as refused:
+        db.session.rollback()
+        return {"refused": str(refused)}
+    if not result.ok or found:
+        db.session.rollback()
+        return summary(reading, result, found)
+    progress(total, 2 * total)
+    counts = apply(result, user, upload.filename)
+    upload.content = b""  # imported: the page keeps showing the result, the file is no longer needed
+    db.session.commit()
+    refresh_statistics(counts)
+    progress(2 * total, 2 * total)
+    return {"imported": counts, "filename": upload.filename}
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def summary(reading: bureau.Reading, result: Plan, found: list) -> dict[str, Any]:
+    """A check's result as JSON: counts, warnings, errors (with their cells) and possible duplicates."""
+    return {
+        "counts": result.counts(),
+        "warnings": result.warnings,
+        "errors": [_error(e) for e in result.errors[:MAX_KEPT_ERRORS]],
+        "error_count": len(result.errors),
+        "duplicates": [_duplicate(d) for d in found],
+        "headers": {layout.key: list(layout.table.header_rows) for layout in reading.layouts},
+        "rows": reading.rows(),
+    }
+
+
+def _error(error: RowError) -> dict[str, Any]:
+    return {"source": error.source, "row": error.row, "column": error.column, "message": error.message,
+            "sheet": error.sheet, "index": error.index, "value": error.value, "name": error.name,
+            "text": str(error)}
+
+
+def _duplicate(found) -> dict[str, Any]:
+    return {"source": found.source, "row": found.row, "name": found.name, "kind": found.kind,
+            "candidates": [{"code": c.code, "name": c.name, "region_code": c.region_code, "reason": c.reason}
+                           for c in found.candidates]}
+
+
+def error_workbook(upload: ImportUpload, result: dict[str, Any]) -> bytes:
+    """The rows that cannot be imported, as the file holds them, each with a 错误说明 column."""
+    rows_by_sheet = bureau.original_rows(upload.content, upload.filename, corrections(upload))
+    by_sheet: dict[str, dict[int, list[str]]] = {}
+    unplaced: list[str] = []
+    for error in result.get("errors", []):
+        if error["sheet"] in rows_by_sheet:
+            by_sheet.setdefault(error["sheet"], {}).setdefault(error["row"], []).append(
+                f"{error['column']}：{error['message']}" if error["column"] else error["message"])
+        else:
+            unplaced.append(error["text"])
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for key, errors in by_sheet.items():
+        rows = rows_by_sheet[key]
+        sheet = workbook.create_sheet(_sheet_title(key, workbook))
+        header_rows = result.get("headers", {}).get(key) or [1]
+        width = max((len(rows[n - 1]) for n in [*header_rows, *errors] if 0 < n <= len(rows)), default=0)
+        for number in header_rows:
+            cells = list(rows[number - 1]) if 0 < number <= len(rows) else []
+            append(sheet, [*cells, *[None] * (width - len(cells)), _("行号"), _(EXPLANATION)])
+        for number in sorted(errors):
+            cells = list(rows[number - 1]) if 0 < number <= len(rows) else []
+            append(sheet, [*cells, *[None] * (width - len(cells)), number, "；".join(errors[number])])
+    if unplaced or not by_sheet:
+        sheet = workbook.create_sheet(_sheet_title(_("其他错误"), workbook))
+        append(sheet, [_(EXPLANATION)])
+        for text in unplaced:
+            append(sheet, [text])
+    stream = io.BytesIO()
+    workbook.save(stream)
+    return stream.getvalue()
+
+
+def _sheet_title(key: str, workbook: Workbook) -> str:
+    """An Excel sheet title (31 characters, none of []:*?/\\), unique in the workbook."""
+    title = "".join(" " if c in "[]:*?/\\" else c for c in key)[:28] or "Sheet"
+    candidate, number = title, 2
+    while candidate in workbook.sheetnames:
+        candidate, number = f"{title}{number}", number + 1
+    return candidate
+
+
+__all__ = ["CHECK", "IMPORT", "check_job", "error_workbook", "import_job", "planned", "read", "start", "summary"]
