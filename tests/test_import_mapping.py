@@ -264,3 +264,36 @@ def test_every_corpus_file_goes_through_the_mapping_page_unchanged(app, client, 
     report = client.post(f"/data/import/{token_of(app)}/mapping", data=mapping_form(page), follow_redirects=True)
     assert "检查通过" in report.text, report.text
     assert f"<td class=\"text-end\">{len(HOMES)}</td>" in report.text
+
+
+def test_a_possible_duplicate_is_settled_on_the_report_as_the_same_or_a_new_institution(app, client, civil, make):
+    existing = make.home(region="440982", name="长岐镇敬老院", beds_total=30)
+    page = client.get(upload(client, roster(), kind="eldercare").headers["Location"]).text
+    token = token_of(app)
+    report = client.post(f"/data/import/{token}/mapping", data=mapping_form(page), follow_redirects=True)
+    assert "可能重复的机构" in report.text, report.text
+    assert "与已登记的“长岐镇敬老院”" in report.text
+    code = re.search(r'name="duplicate-0" id="duplicate-0-0" value="([^"]+)"', report.text).group(1)
+    # no answer: nothing is imported
+    unanswered = client.post(f"/data/import/{token}/confirm", data={"job": job_of(report.text)},
+                             follow_redirects=True)
+    assert "请为每一条可能重复的记录选择" in unanswered.text
+    assert count(app, Institution) == 1
+    done = client.post(f"/data/import/{token}/confirm", data={"job": job_of(report.text), "duplicate-0": code},
+                       follow_redirects=True)
+    assert "导入完成：机构新增 1、更新 1" in done.text, done.text
+    with app.app_context():
+        home = db.session.get(Institution, existing)
+        assert home.beds_total == 60 and home.name == "化州市长岐镇敬老院"
+    assert count(app, Institution) == 2
+
+
+def test_a_possible_duplicate_answered_new_is_imported_as_a_new_institution(app, client, civil, make):
+    make.home(region="440982", name="长岐镇敬老院", beds_total=30)
+    page = client.get(upload(client, roster(), kind="eldercare").headers["Location"]).text
+    token = token_of(app)
+    report = client.post(f"/data/import/{token}/mapping", data=mapping_form(page), follow_redirects=True)
+    done = client.post(f"/data/import/{token}/confirm", data={"job": job_of(report.text), "duplicate-0": "new"},
+                       follow_redirects=True)
+    assert "导入完成：机构新增 2" in done.text, done.text
+    assert count(app, Institution) == 3
