@@ -11,8 +11,8 @@ from registry.extensions import db
 from registry.models import Agreement, ImportUpload, Institution
 from tests.bureau_corpus import AGREEMENTS, HOMES, MEDICAL_INSTITUTIONS, write_corpus
 from tests.conftest import confirm_upload, count
-from tests.test_import_mapping import mapping_form
 from tests.factories import MAONAN
+from tests.test_import_mapping import mapping_form
 
 
 def upload(client, path, kind: str = ""):

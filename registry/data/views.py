@@ -9,8 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from registry import permissions
-from registry.data import bp
-from registry.data import mappings
+from registry.data import bp, mappings
 from registry.data.forms import StepForm, UploadForm
 from registry.display import region_names
 from registry.extensions import db

@@ -7,7 +7,6 @@ confirming request may reach any app server behind the load balancer.
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, LargeBinary, String
