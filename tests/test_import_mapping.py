@@ -297,3 +297,13 @@ def test_a_possible_duplicate_answered_new_is_imported_as_a_new_institution(app,
                        follow_redirects=True)
     assert "导入完成：机构新增 2" in done.text, done.text
     assert count(app, Institution) == 3
+
+
+def test_a_required_field_without_a_column_names_the_field_and_the_headers_found(app, tmp_path):
+    path = tmp_path / "花名册.xlsx"
+    path.write_bytes(roster(header=["序号", "单位名称", "县区", "核定床位", "对接人", "备注"],
+                            rows=[[1, "化州市长岐镇敬老院", "化州", "60", "李明", ""]]))
+    result = app.test_cli_runner().invoke(args=["registry", "import", str(path), "--kind", "eldercare"])
+    assert result.exit_code == 1
+    assert "缺少必填列：成立日期（表头中的列：序号、单位名称、县区、核定床位、对接人、备注）" in result.output
+    assert count(app, Institution) == 0
