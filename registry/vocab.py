@@ -128,6 +128,7 @@ FIELD_LABELS = {
     "eldercare_duties": _l("养老机构责任"), "medical_duties": _l("医疗卫生机构责任"),
     "scan_name": _l("协议扫描件"), "username": _l("用户名"), "full_name": _l("姓名或单位"),
     "role": _l("角色"), "active": _l("状态"),
+    "special_support": _l("特困供养机构"), "contact_person": _l("联系人"), "phone": _l("联系电话"), "note": _l("备注"),
 }
 
 # Where an institution's coordinates came from.

@@ -83,7 +83,8 @@ def test_a_bureau_sheet_shows_its_columns_before_anything_is_checked(app, client
     assert answers[column_select(page, "县区")] == "region"
     assert answers[column_select(page, "核定床位")] == "beds_total"
     assert answers[column_select(page, "对接人")] == ""  # unknown: not imported unless the user says so
-    assert "化州市长岐镇敬老院；化州市杨梅镇敬老院" in page
+    assert "化州市长岐镇敬老院 / 化州市杨梅镇敬老院" in page
+    assert ">1 / 2<" in page  # the 序号 column's samples, not 1.0 / 2.0
     assert count(app, Institution) == 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
 from registry.models import ImportProfile, ImportUpload
@@ -36,6 +37,17 @@ class SheetProposal:
 
     def field_of(self, column: Any) -> str:
         return self.choice.fields.get(column.index, None if column.sequence else column.field) or ""
+
+
+def shown(value: Any) -> str:
+    """A sample cell as the sheet shows it: 60, not the 60.0 a workbook stores; a day without its midnight."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def proposal(layout: bureau.Layout, profile: ImportProfile | None, upload: ImportUpload) -> SheetProposal:

@@ -92,7 +92,7 @@ def mapping(token: str):
             return redirect(url_for(".upload_status", token=token))
         flash(_("映射有误，请按提示修改后再检查。"), "danger")
     return render_template("data/mapping.html", upload=upload, sheets=sheets, form=form,
-                           kinds=[("", _("请选择")), *KINDS.items()])
+                           kinds=[("", _("请选择")), *KINDS.items()], shown=mappings.shown)
 
 
 @bp.route("/import/<token>")

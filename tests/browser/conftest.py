@@ -83,6 +83,7 @@ def server(tmp_path_factory) -> str:
         "DATABASE_URL": f"sqlite:///{folder / 'registry.sqlite3'}",
         "SECRET_KEY": "browser-tests-" + os.urandom(8).hex(),
         "SCANS_DIR": str(folder / "scans"),
+        "JOBS_URL": f"sqlite:///{folder / 'jobs.sqlite3'}",  # its own queue, not the working tree's instance/
         "GEOCODER": "none",
         "PYTHONWARNINGS": "ignore",
     }

@@ -15,7 +15,8 @@ OFFICIAL_NAME = "化州市领导（测试）"
 IMPORT_FILE = "homes.csv"
 MARKUP_NAME = "【测试】<img src=x onerror=alert(1)>养老院"  # test_map: shown as text, never run
 # An audit summary is written in the language of whoever acted, and stays so.
-CREATED = (HOME_ADDRESS, OFFICIAL_NAME, f"导入 {IMPORT_FILE}", MARKUP_NAME)
+ROSTER = "huazhou-homes.xlsx"  # the bureau roster the import journey uploads
+CREATED = (HOME_ADDRESS, OFFICIAL_NAME, f"导入 {IMPORT_FILE}", f"导入 {ROSTER}", MARKUP_NAME)
 
 
 def login(page, username: str, password: str = PASSWORD) -> None:

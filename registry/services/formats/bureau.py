@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 
 from registry.services.formats import bureau_values as values
 from registry.services.formats.bureau_tables import FIELD_HOMES, SEQUENCE, BureauTable, find_table
-from registry.services.formats.columns import INSTITUTIONS, NO, TABLES, YES, Column
+from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS, NO, TABLES, YES, Column
 from registry.services.formats.exchange import (
     MAX_UPLOAD,
     MAX_XLSX_COLUMNS,
@@ -41,12 +41,19 @@ from registry.services.formats.exchange import (
     table_for_csv,
     table_for_sheet,
 )
-from registry.vocab import ELDERCARE, MEDICAL
+from registry.vocab import ELDERCARE, FIELD_LABELS, MEDICAL
 
 # Bureau fields holding a name where the exchange format holds a code: the code's key.
 NAMED = {"host_name": "host_code", "eldercare_name": "eldercare_code", "medical_name": "medical_code"}
 # Bureau fields the register does not hold (it keeps the day of 医保定点, not a 是/否).
 NOT_STORED = {"insurance_designated"}
+# Columns that hold another record's code, or an agreement's own (FIELD_LABELS names the record itself).
+CODE_LABELS = {
+    (INSTITUTIONS.key, "host_code"): _l("设立单位机构编码"),
+    (AGREEMENTS.key, "code"): _l("协议编号"),
+    (AGREEMENTS.key, "eldercare_code"): _l("养老机构编码"),
+    (AGREEMENTS.key, "medical_code"): _l("医疗机构编码"),
+}
 BUREAU_LABELS = {
     "host_name": _l("设立单位名称"),
     "level_grade": _l("医院等级（含等次）"),
@@ -359,14 +366,16 @@ def field_choices(table: str, kind: str | None) -> list[tuple[str, str]]:
 
 
 def field_label(name: str, table: str | None = None) -> str:
-    """How the mapping page and the errors name a field."""
+    """How the mapping page and the errors name a field, in the interface's language."""
     if name in BUREAU_LABELS:
         return str(BUREAU_LABELS[name])
     tables = [TABLES[table]] if table else list(TABLES.values())
     for candidate in tables:
         column = next((c for c in candidate.columns if c.key == name), None)
-        if column is not None:
-            return column.label
+        if column is None:
+            continue
+        shown = CODE_LABELS.get((candidate.key, name)) or FIELD_LABELS.get(column.field)
+        return str(shown) if shown is not None and str(shown) else column.label
     return name
 
 

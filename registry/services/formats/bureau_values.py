@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import cache
 from itertools import combinations
 from typing import Any
 
@@ -264,7 +265,8 @@ _PROVINCE = re.compile(r"^[^省]{2,3}省")
 _SUFFIXES = ("新区", "区", "市", "县")  # 茂名滨海新区 → 滨海, 高新区 → 高新 (新区 leaves one character)
 
 
-def _city(names: list[str]) -> str:
+@cache  # one set of regions per import, and read_region is asked once per row
+def _city(names: tuple[str, ...]) -> str:
     """The city's name: the management zones carry it (茂名滨海新区, 茂名高新区), the longest start two names share."""
     shared = (os.path.commonprefix(pair) for pair in combinations(names, 2))
     city = max(shared, key=len, default="")
@@ -289,7 +291,7 @@ def read_region(raw: Any, regions: Mapping[str, str]) -> str | None:
     codes = {code.upper(): code for code in regions}
     if text.upper() in codes:
         return codes[text.upper()]
-    city = _city(list(regions.values()))
+    city = _city(tuple(regions.values()))
     forms = {_PROVINCE.sub("", text)}  # as written, and without 广东省 / 茂名市 in front
     bare = next(iter(forms)).removeprefix(city).removeprefix("市") if city else ""
     if len(bare) >= 2:

@@ -83,12 +83,14 @@ class Names:
 
     def _file_rows(self, sheet: Sheet) -> Iterable[Candidate]:
         """Each institution row of the file as a candidate: its kind, name, region, code and credit code."""
-        positions = _positions(sheet)
-        if "name" not in positions:
+        # Only the cells a row is known by are read: a bureau's row has a dozen more.
+        columns = {key: (INSTITUTIONS.column(key), index) for key, index in _positions(sheet).items()
+                   if key in ("kind", "name", "region", "code", "uscc")}
+        if "name" not in columns:
             return
         for _number, row in sheet.rows:
-            cells = {key: _readable(INSTITUTIONS.column(key), row[index] if index < len(row) else None)
-                     for key, index in positions.items()}
+            cells = {key: _readable(column, row[index] if index < len(row) else None)
+                     for key, (column, index) in columns.items()}
             kind = parse_kind(cells.get("kind"))
             if kind is None or not cells.get("name"):
                 continue

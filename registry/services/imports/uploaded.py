@@ -11,9 +11,11 @@ one transaction, so a job killed half-way leaves nothing written.
 from __future__ import annotations
 
 import io
+from contextlib import nullcontext
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from openpyxl import Workbook
 from sqlalchemy import select, update
@@ -96,7 +98,9 @@ def start(upload: ImportUpload, user: User, what: str) -> str:
     """Start a check (CHECK) or the import (IMPORT) of the upload in the background; the job's id."""
     upload.job_kind = "check" if what == CHECK else "import"
     db.session.commit()  # the worker reads the upload from its own session
-    job_id = jobs.submit(what, {"upload": upload.id, "user": user.id}, owner_id=user.id)
+    # The report is written in the uploader's language: the worker has no request to ask.
+    payload = {"upload": upload.id, "user": user.id, "locale": str(get_locale() or "")}
+    job_id = jobs.submit(what, payload, owner_id=user.id)
     db.session.execute(update(ImportUpload).where(ImportUpload.id == upload.id).values(job_id=job_id))
     db.session.commit()
     return job_id
@@ -112,6 +116,15 @@ def _load(payload: dict[str, Any]) -> tuple[ImportUpload, User]:
 @jobs.job(CHECK)
 def check_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
     """Check every row as the uploader; writes nothing."""
+    with _language(payload):
+        return _check(payload, progress)
+
+
+def _language(payload: dict[str, Any]):
+    return force_locale(payload["locale"]) if payload.get("locale") else nullcontext()
+
+
+def _check(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
     try:
         upload, user = _load(payload)
         reading = read(upload)
@@ -130,6 +143,11 @@ def check_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> 
 @jobs.job(IMPORT)
 def import_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
     """Check again, then write all or nothing; a check that fails now is reported like a check."""
+    with _language(payload):
+        return _import(payload, progress)
+
+
+def _import(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
     try:
         upload, user = _load(payload)
         reading = read(upload)
