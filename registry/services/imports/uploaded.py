@@ -11,8 +11,8 @@ one transaction, so a job killed half-way leaves nothing written.
 from __future__ import annotations
 
 import io
-from contextlib import nullcontext
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from flask_babel import force_locale, get_locale
