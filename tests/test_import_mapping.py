@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import ImportProfile, ImportUpload, Institution
+from registry.services.imports import uploaded
 from tests.bureau_corpus import HOMES, write_corpus
 from tests.conftest import count
 
@@ -308,3 +309,32 @@ def test_a_required_field_without_a_column_names_the_field_and_the_headers_found
     assert result.exit_code == 1
     assert "缺少必填列：成立日期（表头中的列：序号、单位名称、县区、核定床位、对接人、备注）" in result.output
     assert count(app, Institution) == 0
+
+
+def test_a_running_check_shows_its_progress_and_refreshes(app, client, civil, monkeypatch):
+    from registry.services.infra import jobs
+
+    page = client.get(upload(client, roster(), kind="eldercare").headers["Location"]).text
+    token = token_of(app)
+    client.post(f"/data/import/{token}/mapping", data=mapping_form(page))
+    with app.app_context():
+        upload_row = db.session.scalars(select(ImportUpload)).one()
+        owner, job_id = upload_row.user_id, upload_row.job_id
+    from datetime import UTC, datetime
+
+    def running(job, now=None):
+        return jobs.JobStatus(job, uploaded.CHECK, "running", 40, 100, None, None, owner, datetime.now(UTC), None, None)
+
+    monkeypatch.setattr(jobs, "status", running)
+    shown = client.get(f"/data/import/{token}").text
+    assert "已检查 40 / 100 行" in shown
+    assert 'class="progress-bar progress-40"' in shown and 'http-equiv="refresh"' in shown
+
+    def failed(job, now=None):
+        return jobs.JobStatus(job, uploaded.CHECK, "failed", 40, 100, None, jobs.INTERRUPTED_MESSAGE, owner,
+                              datetime.now(UTC), None, None)
+
+    monkeypatch.setattr(jobs, "status", failed)
+    shown = client.get(f"/data/import/{token}").text
+    assert jobs.INTERRUPTED_MESSAGE in shown and 'http-equiv="refresh"' not in shown
+    assert job_id
