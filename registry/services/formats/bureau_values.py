@@ -69,9 +69,10 @@ def _listed(values: Any) -> str:
 
 def read_text(raw: Any) -> str | None:
     """Text NFKC-normalised and trimmed, inner runs of whitespace folded to one space; None when blank."""
-    if _says_nothing(raw):
+    if raw is None:
         return None
-    return " ".join(_normal(raw).split())
+    text = " ".join(_normal(raw).split())
+    return None if text.replace(" ", "") in _NOTHING else text
 
 
 # --- whole numbers ----------------------------------------------------------------------------
@@ -151,12 +152,12 @@ def _from_parts(year: str, month: str, day: str, raw: Any) -> date:
 
 def read_date(raw: Any) -> date | None:
     """A date as staff write it: an Excel date or serial, 2019年3月15日, 2019.3.15, 20190315…; None when blank."""
-    if _says_nothing(raw):
-        return None
     if isinstance(raw, datetime):
         return raw.date()
     if isinstance(raw, date):
         return raw
+    if _says_nothing(raw):
+        return None
     if _not_a_number(raw):
         raise ValueError(_("无法识别日期“%(value)s”，请写成 2019-03-15 或 2019年3月15日", value=raw))
     if isinstance(raw, int | float):
