@@ -318,3 +318,26 @@ def test_a_large_home_without_a_unit_is_warned_and_a_small_one_is_not(client, ma
     warning = "200床及以上养老机构未内设合格医疗机构"
     assert warning in client.get(f"/institutions/{large}").text
     assert warning not in client.get(f"/institutions/{small}").text
+
+
+def test_new_codes_pass_over_codes_already_taken_in_the_register_or_the_file(app, make):
+    """Codes are looked up a window at a time: a taken one anywhere in a window is still skipped."""
+    from registry.services.institutions import InstitutionCodes
+
+    make.home()
+    with app.app_context():
+        codes = InstitutionCodes()
+        start = codes.number
+        taken = [start, start + 1, start + 9, start + 30]  # in the first window of 8, and in later ones
+        for number in taken:
+            db.session.add(Institution(code=f"YL{number:07d}", kind="eldercare", name=f"占用编码{number}",
+                                       region_code=MAONAN, opened_on=date(2020, 1, 1), beds_total=1, version=1))
+        db.session.flush()
+        codes.reserved.add(f"YL{start + 2:07d}")  # claimed by a row of the file
+        handed = [codes.next("eldercare") for _ in range(40)]
+        numbers = [int(code[2:]) for code in handed]
+        assert numbers[:3] == [start + 3, start + 4, start + 5]
+        assert not set(numbers) & {*taken, start + 2}
+        assert numbers == sorted(numbers) and len(set(handed)) == 40
+        assert codes.next("medical").startswith("YY")
+        db.session.rollback()

@@ -204,20 +204,32 @@ class InstitutionCodes:
     the file itself claims in `reserved`).
     """
 
+    FIRST_WINDOW, LARGEST_WINDOW = 8, 250  # numbers whose codes are looked up at once (a form needs one)
+
     def __init__(self, reserved: Iterable[str] = ()):
         self.number = (db.session.scalar(select(func.max(Institution.id))) or 0) + 1
         self.reserved = {code for code in reserved if code}
+        self.looked_up_to = self.number  # the codes of the numbers below it are known
+        self.taken: set[str] = set()
+        self.window = self.FIRST_WINDOW
 
     def next(self, kind: str) -> str:
         """A free code for a new institution of `kind`."""
         while True:
+            if self.number >= self.looked_up_to:
+                self._look_up()
             candidate = f"{CODE_PREFIX[kind]}{self.number:07d}"
             self.number += 1
-            if candidate in self.reserved:
-                continue
-            if db.session.scalar(select(Institution.id).where(Institution.code == candidate)) is None:
+            if candidate not in self.reserved and candidate not in self.taken:
                 self.reserved.add(candidate)
                 return candidate
+
+    def _look_up(self) -> None:
+        """Which codes of the next window of numbers are in the register: one query, not one per code."""
+        end = self.looked_up_to + self.window
+        candidates = [f"{prefix}{n:07d}" for n in range(self.looked_up_to, end) for prefix in CODE_PREFIX.values()]
+        self.taken |= set(db.session.scalars(select(Institution.code).where(Institution.code.in_(candidates))))
+        self.looked_up_to, self.window = end, min(2 * self.window, self.LARGEST_WINDOW)
 
 
 def _apply(institution: Institution, values: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -373,7 +374,8 @@ def _choose_table(header: _Header, sheet: str) -> str:
 
 
 def _first_texts(row: Sequence[Any], count: int = 2) -> list[str]:
-    return [_squeezed(v) for v in row if _filled(v)][:count]
+    """The first `count` filled cells, squeezed (the rest of the row is not looked at)."""
+    return [_squeezed(v) for v in islice((v for v in row if _filled(v)), count)]
 
 
 def _filled_by_line(row: Sequence[Any]) -> bool:
@@ -409,11 +411,16 @@ def _numbering(row: Sequence[Any]) -> bool:
     return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
-def _same_header(row: Sequence[Any], header_rows: list[Sequence[Any]]) -> bool:
-    """A header repeated further down (as a printed sheet repeats it on every page)."""
-    texts = [normalise(v) for v in row if _filled(v)]
-    return len(texts) >= MIN_HEADER_MATCHES and any(
-        texts == [normalise(v) for v in header if _filled(v)] for header in header_rows)
+def _same_header(row: Sequence[Any], header_texts: list[list[str]]) -> bool:
+    """A header repeated further down (as a printed sheet repeats it on every page).
+
+    `header_texts` are the header rows' filled cells, normalised once; a data row is
+    normalised only until its first cell that differs.
+    """
+    filled = [v for v in row if _filled(v)]
+    return len(filled) >= MIN_HEADER_MATCHES and any(
+        len(texts) == len(filled) and all(normalise(v) == text for v, text in zip(filled, texts, strict=True))
+        for texts in header_texts)
 
 
 def _sort_rows(result: BureauTable, rows: Sequence[Sequence[Any]], header: _Header,
@@ -427,7 +434,7 @@ def _sort_rows(result: BureauTable, rows: Sequence[Sequence[Any]], header: _Head
             result.skipped.append((index + 1, _("填报单位行")))
         else:
             result.skipped.append((index + 1, _("标题行")))
-    header_rows = [rows[i] for i in header.rows]
+    header_texts = [[normalise(v) for v in rows[i] if _filled(v)] for i in header.rows]
     ended_at: int | None = None
     first_data = True
     for index in range(header.rows[-1] + 1, len(rows)):
@@ -447,7 +454,7 @@ def _sort_rows(result: BureauTable, rows: Sequence[Sequence[Any]], header: _Head
             result.skipped.append((number, _("注：说明行")))
         elif ended_at is not None:
             result.skipped.append((number, _("表格已在第 %(row)s 行的合计处结束", row=ended_at)))
-        elif _same_header(row, header_rows):
+        elif _same_header(row, header_texts):
             result.skipped.append((number, _("重复的表头")))
         elif first_data and _numbering(row):
             result.skipped.append((number, _("栏目序号行")))
