@@ -277,8 +277,9 @@ def _read_sheet(reading: Reading, key: str, source: str, rows: list[list[Any]], 
     kind_column = "kind" in found.fields()
     if table is INSTITUTIONS and not kind_column:
         sheet_kind = choice.kind or _kind_of_columns(found)
-        if choice.kind is None and sheet_kind is not None:  # read again knowing the kind: a header may mean
-            found = _chosen(find_table(rows, key, sheet_kind, found.table), choice)  # one thing per kind
+        if choice.kind is None and sheet_kind is not None:
+            # The fields again knowing the kind (a header may mean one thing per kind); the rows stay sorted.
+            found = _chosen(find_table(rows, key, sheet_kind, found.table, sorted_as=found), choice)
     reading.layouts.append(Layout(key, source, found, sheet_kind, kind_column))
     if not reading.convert:
         return

@@ -485,8 +485,13 @@ def _unique(columns: list[ColumnGuess], exact: dict[int, bool]) -> list[ColumnGu
 
 
 def find_table(rows: Sequence[Sequence[Any]], sheet: str = "", kind: str | None = None,
-               table: str | None = None, synonyms: Synonyms | None = None) -> BureauTable | None:
-    """The table in a bureau's sheet: header, data, skipped rows and a field for each column; None if no header."""
+               table: str | None = None, synonyms: Synonyms | None = None,
+               sorted_as: BureauTable | None = None) -> BureauTable | None:
+    """The table in a bureau's sheet: header, data, skipped rows and a field for each column; None if no header.
+
+    `sorted_as`, the same sheet's table found before (without the kind), lends its sorting of
+    the rows into data, skipped and wrong ones: the kind changes the fields, not the rows.
+    """
     synonyms = synonyms or default_synonyms()
     header = _find_header(rows, synonyms)
     if header is None:
@@ -496,7 +501,11 @@ def find_table(rows: Sequence[Sequence[Any]], sheet: str = "", kind: str | None 
     sequence = next((i for i, found in matches.items() if found and found[0].field == SEQUENCE), None)
     names = [i for i, found in matches.items() if found and found[0].field in NAME_FIELDS]
     result = BureauTable(sheet, table, tuple(r + 1 for r in header.rows), [])
-    _sort_rows(result, rows, header, sequence, names)
+    if sorted_as is not None and sorted_as.header_rows == result.header_rows:
+        result.rows, result.skipped, result.errors = sorted_as.rows, sorted_as.skipped, sorted_as.errors
+        result.empty_rows = sorted_as.empty_rows
+    else:
+        _sort_rows(result, rows, header, sequence, names)
 
     width = max((len(row) for _number, row in result.rows), default=0)
     columns: list[ColumnGuess] = []
