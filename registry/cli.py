@@ -14,10 +14,10 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from registry.extensions import db
-from registry.models import Agreement, Institution, Region
+from registry.models import Agreement, Institution
 from registry.services import RecordInvalid, compliance, imports, seeding, users
 from registry.services.formats import bureau, exchange, exports
-from registry.services.imports import duplicates, profiles
+from registry.services.imports import duplicates, profiles, uploaded
 from registry.services.infra import backup, geocoding
 from registry.vocab import ELDERCARE, MEDICAL, ROLES
 
@@ -138,7 +138,7 @@ def import_command(path: Path, kind: str | None, profile_name: str | None, dry_r
     that may be an institution already registered (a close name in its region, or within
     200 m) is listed, and nothing is imported until --duplicates says what it is.
     """
-    regions = {r.code: r.name for r in db.session.scalars(select(Region))}
+    regions = uploaded.regions()
     choices = _profile_choices(path, kind, regions, profile_name)
     reading = _read_import(path, kind, regions, choices)
     plan = imports.plan_reading(reading, None)

@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 from registry import permissions
 from registry.data import bp, mappings
 from registry.data.forms import StepForm, UploadForm
-from registry.display import region_names
 from registry.extensions import db
 from registry.listing import filters_from_request
 from registry.models import Institution, clock
@@ -39,6 +38,22 @@ def _upload(token: str):
     return upload
 
 
+def _step(token: str):
+    """The upload a step's POST (check again, confirm, cancel) acts on, its CSRF token checked."""
+    upload = _upload(token)
+    if not StepForm().validate_on_submit():
+        abort(400)
+    return upload
+
+
+def _job(upload) -> jobs.JobStatus | None:
+    """The upload's last check or import, when there is one (only its uploader ever gets it)."""
+    job = jobs.status(upload.job_id) if upload.job_id else None
+    if job is not None and job.owner_id != current_user.id:
+        abort(404)
+    return job
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @login_required
 def import_file():
@@ -50,7 +65,8 @@ def import_file():
         file = form.file.data
         filename, content = Path(file.filename or "upload").name, file.read()
         try:
-            reading = bureau.read_data(content, filename, form.kind.data or None, region_names(), layouts_only=True)
+            reading = bureau.read_data(content, filename, form.kind.data or None, uploaded.regions(),
+                                       layouts_only=True)
         except exchange.FileRefused as refused:
             flash(str(refused), "danger")
             return redirect(url_for(".import_file"))
@@ -84,7 +100,6 @@ def mapping(token: str):
             abort(400)
         if not mappings.take(sheets, request.form):
             uploaded.store_choices(upload, {sheet.layout.key: sheet.choice for sheet in sheets})
-            upload.corrections, upload.decisions = None, None  # a cell's address may mean another field now
             for sheet in sheets:
                 if sheet.profile_name:
                     profiles.save(sheet.profile_name, sheet.layout, sheet.choice, current_user)
@@ -100,9 +115,7 @@ def mapping(token: str):
 def upload_status(token: str):
     """A check or an import: its progress while it runs, then its report or its result."""
     upload = _upload(token)
-    job = jobs.status(upload.job_id) if upload.job_id else None
-    if job is not None and job.owner_id != current_user.id:
-        abort(404)
+    job = _job(upload)
     result = job.result if job is not None and job.state == "done" else None
     if result and "imported" in result:
         counts = result["imported"]
@@ -117,10 +130,10 @@ def upload_status(token: str):
                            refused=result.get("refused") if result else None)
 
 
-def _current_result(upload, form) -> dict | None:
+def _current_result(upload) -> dict | None:
     """The report the user answered (None, with a flash, when a newer one has replaced it)."""
-    job = jobs.status(upload.job_id) if upload.job_id else None
-    if job is None or job.state != "done" or job.owner_id != current_user.id or request.form.get("job") != job.id:
+    job = _job(upload)
+    if job is None or job.state != "done" or request.form.get("job") != job.id:
         flash(_("检查报告已更新，请查看最新的报告后再操作。"), "warning")
         return None
     return job.result
@@ -130,11 +143,8 @@ def _current_result(upload, form) -> dict | None:
 @login_required
 def check_again(token: str):
     """Keep the cells corrected and the duplicates settled on the report, and check the file again."""
-    upload = _upload(token)
-    form = StepForm()
-    if not form.validate_on_submit():
-        abort(400)
-    result = _current_result(upload, form)
+    upload = _step(token)
+    result = _current_result(upload)
     if result is not None:
         uploaded.store_corrections(upload, mappings.corrections_from(result, request.form))
         uploaded.store_decisions(upload, mappings.decisions_from(result, request.form))
@@ -146,19 +156,14 @@ def check_again(token: str):
 @login_required
 def confirm_import(token: str):
     """Import a checked upload, all or nothing (checked again: the register may have changed)."""
-    upload = _upload(token)
-    form = StepForm()
-    if not form.validate_on_submit():
-        abort(400)
-    result = _current_result(upload, form)
+    upload = _step(token)
+    result = _current_result(upload)
     if result is None:
         return redirect(url_for(".upload_status", token=token))
-    if result.get("error_count") or "counts" not in result:
-        flash(_("文件还有错误，改正后才能导入。"), "danger")
-        return redirect(url_for(".upload_status", token=token))
     decided = mappings.decisions_from(result, request.form)
-    if len(decided) < len(result["duplicates"]):
-        flash(_("请为每一条可能重复的记录选择“同一机构”或“新机构”后再导入。"), "danger")
+    refusal = uploaded.why_not_import(result, decided)
+    if refusal:
+        flash(refusal, "danger")
         return redirect(url_for(".upload_status", token=token))
     uploaded.store_decisions(upload, decided)
     uploaded.start(upload, current_user, uploaded.IMPORT)
@@ -170,7 +175,7 @@ def confirm_import(token: str):
 def error_rows(token: str):
     """The rows that cannot be imported, as the file holds them, with a 错误说明 column."""
     upload = _upload(token)
-    job = jobs.status(upload.job_id) if upload.job_id else None
+    job = _job(upload)
     if job is None or job.state != "done" or not job.result or "errors" not in job.result or not upload.content:
         abort(404)
     body = uploaded.error_workbook(upload, job.result)
@@ -182,10 +187,7 @@ def error_rows(token: str):
 @login_required
 def cancel_import(token: str):
     """Drop an upload that has not been imported; nothing of it was written."""
-    upload = _upload(token)
-    form = StepForm()
-    if not form.validate_on_submit():
-        abort(400)
+    upload = _step(token)
     db.session.delete(upload)
     db.session.commit()
     flash(_("已取消导入“%(name)s”，没有写入任何数据。", name=upload.filename), "info")

@@ -38,7 +38,8 @@ def import_report(page, path: Path):
     page.goto("/data/import")
     page.locator("main input[type=file]").set_input_files(path)
     page.locator("main form button[type=submit]").click()
-    expect(page.get_by_role("alert")).to_be_visible()
+    # The check runs as a background job: the worker thread polls its queue, the page refreshes every 2 s.
+    expect(page.get_by_role("alert")).to_be_visible(timeout=30_000)
     return page
 
 

@@ -227,12 +227,17 @@ def _corrected(rows: list[list[Any]], fixes: dict[int, dict[int, str]] | None) -
     for number, cells in fixes.items():
         while len(rows) < number:
             rows.append([])
-        row = list(rows[number - 1])
-        for index, value in cells.items():
-            row.extend([None] * (index + 1 - len(row)))
-            row[index] = value if value.strip() else None
-        rows[number - 1] = row
+        rows[number - 1] = _with_cells(rows[number - 1], cells)
     return rows
+
+
+def _with_cells(row: list[Any], cells: dict[int, str]) -> list[Any]:
+    """A copy of the row with these cells typed in (a blank one empties the cell)."""
+    row = list(row)
+    for index, value in cells.items():
+        row.extend([None] * (index + 1 - len(row)))
+        row[index] = value if value.strip() else None
+    return row
 
 
 def _correct_sheet(sheet: Sheet, fixes: dict[int, dict[int, str]] | None) -> None:
@@ -240,10 +245,8 @@ def _correct_sheet(sheet: Sheet, fixes: dict[int, dict[int, str]] | None) -> Non
     if not fixes:
         return
     for position, (number, row) in enumerate(sheet.rows):
-        for index, value in fixes.get(number, {}).items():
-            row = [*row, *[None] * (index + 1 - len(row))]
-            row[index] = value if value.strip() else None
-        sheet.rows[position] = (number, row)
+        if number in fixes:
+            sheet.rows[position] = (number, _with_cells(row, fixes[number]))
 
 
 def _check_size(rows: list[list[Any]], title: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import force_locale, get_locale
@@ -46,6 +47,8 @@ def choices(upload: ImportUpload) -> dict[str, bureau.SheetChoice]:
 
 
 def store_choices(upload: ImportUpload, chosen: dict[str, bureau.SheetChoice]) -> None:
+    """Keep a confirmed mapping; the corrections and decisions made under the old one are dropped."""
+    upload.corrections, upload.decisions = None, None  # a cell's address may mean another field now
     upload.choices = {key: {"kind": choice.kind or "", "fields": {str(i): f or "" for i, f in choice.fields.items()}}
                       for key, choice in chosen.items()}
 
@@ -82,13 +85,13 @@ def read(upload: ImportUpload, layouts_only: bool = False) -> bureau.Reading:
     return reading
 
 
-def planned(upload: ImportUpload, user: User, progress: Callable[[int], None] | None = None
-            ) -> tuple[bureau.Reading, Plan, list]:
-    """Read and check the upload as `user`: the reading, the plan, and the possible duplicates not yet settled."""
-    reading = read(upload)
-    result = plan_reading(reading, user, progress)
-    found = duplicate_rules.find(result, user, decisions(upload)) if result.ok else []
-    return reading, result, found
+def why_not_import(result: dict[str, Any], decided: dict[tuple[str, int], str]) -> str | None:
+    """Why a checked upload cannot be imported yet (errors, or possible duplicates not answered); None if it can."""
+    if result.get("error_count") or "counts" not in result:
+        return _("文件还有错误，改正后才能导入。")
+    if len(decided) < len(result["duplicates"]):
+        return _("请为每一条可能重复的记录选择“同一机构”或“新机构”后再导入。")
+    return None
 
 
 # --- the jobs ---------------------------------------------------------------------------------
@@ -113,61 +116,68 @@ def _load(payload: dict[str, Any]) -> tuple[ImportUpload, User]:
     return upload, user
 
 
-@jobs.job(CHECK)
-def check_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
-    """Check every row as the uploader; writes nothing."""
-    with _language(payload):
-        return _check(payload, progress)
+@dataclass
+class _Checked:
+    """An upload read and checked inside a job: what the report or the import needs."""
+
+    upload: ImportUpload
+    user: User
+    reading: bureau.Reading
+    plan: Plan
+    duplicates: list
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return summary(self.reading, self.plan, self.duplicates)
 
 
 def _language(payload: dict[str, Any]):
     return force_locale(payload["locale"]) if payload.get("locale") else nullcontext()
 
 
-def _check(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
-    try:
-        upload, user = _load(payload)
-        reading = read(upload)
-        total = reading.rows()
-        progress(0, total)
-        result = plan_reading(reading, user, lambda done: progress(min(done, total), total))
-        found = duplicate_rules.find(result, user, decisions(upload)) if result.ok else []
-    except FileRefused as refused:
-        db.session.rollback()
-        return {"refused": str(refused)}
-    db.session.rollback()
-    progress(total, total)
-    return summary(reading, result, found)
+def _checked(payload: dict[str, Any], progress: Callable[[int, int], None], phases: int) -> _Checked:
+    """Read and check the upload as its uploader, the rows checked counted in a total of `phases` × rows."""
+    upload, user = _load(payload)
+    reading = read(upload)
+    total = reading.rows()
+    progress(0, phases * total)
+    result = plan_reading(reading, user, lambda done: progress(min(done, total), phases * total))
+    found = duplicate_rules.find(result, user, decisions(upload)) if result.ok else []
+    progress(total, phases * total)
+    return _Checked(upload, user, reading, result, found)
+
+
+@jobs.job(CHECK)
+def check_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
+    """Check every row as the uploader; writes nothing."""
+    with _language(payload):
+        try:
+            return _checked(payload, progress, phases=1).summary
+        except FileRefused as refused:
+            return {"refused": str(refused)}
+        finally:
+            db.session.rollback()
 
 
 @jobs.job(IMPORT)
 def import_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
     """Check again, then write all or nothing; a check that fails now is reported like a check."""
     with _language(payload):
-        return _import(payload, progress)
-
-
-def _import(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
-    try:
-        upload, user = _load(payload)
-        reading = read(upload)
-        total = reading.rows()
-        progress(0, 2 * total)
-        result = plan_reading(reading, user, lambda done: progress(min(done, total), 2 * total))
-        found = duplicate_rules.find(result, user, decisions(upload)) if result.ok else []
-    except FileRefused as refused:
-        db.session.rollback()
-        return {"refused": str(refused)}
-    if not result.ok or found:
-        db.session.rollback()
-        return summary(reading, result, found)
-    progress(total, 2 * total)
-    counts = apply(result, user, upload.filename)
-    upload.content = b""  # imported: the page keeps showing the result, the file is no longer needed
-    db.session.commit()
-    refresh_statistics(counts)
-    progress(2 * total, 2 * total)
-    return {"imported": counts, "filename": upload.filename}
+        try:
+            checked = _checked(payload, progress, phases=2)
+        except FileRefused as refused:
+            db.session.rollback()
+            return {"refused": str(refused)}
+        if not checked.plan.ok or checked.duplicates:
+            db.session.rollback()
+            return checked.summary
+        upload, rows = checked.upload, checked.reading.rows()
+        counts = apply(checked.plan, checked.user, upload.filename)
+        upload.content = b""  # imported: the page keeps showing the result, the file is no longer needed
+        db.session.commit()
+        refresh_statistics(counts)
+        progress(2 * rows, 2 * rows)
+        return {"imported": counts, "filename": upload.filename}
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -241,4 +251,5 @@ def _sheet_title(key: str, workbook: Workbook) -> str:
     return candidate
 
 
-__all__ = ["CHECK", "IMPORT", "check_job", "error_workbook", "import_job", "planned", "read", "start", "summary"]
+__all__ = ["CHECK", "IMPORT", "check_job", "error_workbook", "import_job", "read", "start", "summary",
+           "why_not_import"]
