@@ -114,19 +114,35 @@ def register_blueprints(app: Flask) -> None:
     from registry.institutions import bp as institutions_bp
     from registry.main import bp as main_bp
     from registry.places import bp as places_bp
+    from registry.reports import bp as reports_bp
+    from registry.review import bp as review_bp
     from registry.training import bp as training_bp
 
     for blueprint in (main_bp, auth_bp, institutions_bp, agreements_bp, compliance_bp, training_bp,
-                      data_bp, places_bp, admin_bp, api_bp):
+                      data_bp, places_bp, review_bp, reports_bp, admin_bp, api_bp):
         app.register_blueprint(blueprint)
 
 
 def register_template_helpers(app: Flask) -> None:
     from registry import vocab
+    from registry.main.views import waiting_notices
+    from registry.services import reports, review
+    from registry.services.compliance import INDICATORS
+    from registry.services.formats import report_workbook
 
     @app.context_processor
     def inject() -> dict:
         return {"vocab": vocab, "current_locale": select_locale()}
+
+    app.add_template_global(review.STATUSES, "review_statuses")
+    app.add_template_global(review.SUBJECTS, "review_subjects")
+    app.add_template_global(review.ACTIONS, "review_actions")
+    app.add_template_global(review.impact_lines, "impact_lines")
+    app.add_template_global(review.differences, "change_differences")
+    app.add_template_global(reports.STATUSES, "report_statuses")
+    app.add_template_global(waiting_notices)
+    app.add_template_global(report_workbook.target_text, "target_text")
+    app.add_template_global({key: i.label for key, i in INDICATORS.items()}, "indicator_labels")
 
     @app.template_filter("region_name")
     def region_name(code: str | None) -> str:

@@ -105,6 +105,11 @@ def load(instance_path: Path) -> dict:
         "JOBS_WORKER": os.environ.get("JOBS_WORKER", "thread").strip().lower(),
         # 1: each job runs inline as it is submitted, with no queue and no worker (the test suite).
         "JOBS_IMMEDIATE": os.environ.get("JOBS_IMMEDIATE", "") == "1",
+        # Review (DESIGN §9): a district's change that moves an indicator waits for the city bureau
+        # of its department; 0 turns review off (a deployment of one bureau).
+        "REVIEW_CHANGES": os.environ.get("REVIEW_CHANGES", "1").strip() != "0",
+        # A period's report is late when not submitted this many days after the period's last day.
+        "REPORT_DEADLINE_DAYS": int(os.environ.get("REPORT_DEADLINE_DAYS", "15")),
     }
 
 

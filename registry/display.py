@@ -12,6 +12,16 @@ from registry.models import Region
 from registry.services.compliance import CITY, INDICATORS
 
 LOCALES = ("zh_Hans_CN", "en")
+# Review and reporting steps: their events carry a status and a reason, not a record's fields.
+WORKFLOW_ENTITIES = ("change_requests", "period_reports")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition header downloading `filename` (a Chinese name, RFC 6266's filename*)."""
+    from urllib.parse import quote
+
+    return f"attachment; filename=registry-export; filename*=UTF-8''{quote(filename)}"
 
 
 def select_locale() -> str:
@@ -62,4 +72,5 @@ def audit_summary(event) -> str:
             scope = snapshot.get("scope")
             where = _("全市") if scope == CITY else region_names().get(scope, scope or "")
             return f"{indicator.short} · {where} · {snapshot.get('deadline') or ''}"
-    return event.summary
+    reason = (event.after or {}).get("reason") if event.entity in WORKFLOW_ENTITIES else None
+    return _("%(summary)s（原因：%(reason)s）", summary=event.summary, reason=reason) if reason else event.summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from flask import flash, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,7 +18,9 @@ from registry.extensions import db
 from registry.models import Institution
 from registry.permissions import editable_regions
 from registry.services import MAX_COUNT, RecordInvalid, StaleEdit
-from registry.vocab import choices
+from registry.services.changes import Outcome
+from registry.services.reports import BackdatedChange
+from registry.vocab import BUREAUS, choices
 
 T = TypeVar("T")
 
@@ -109,6 +112,11 @@ def institution_named(scope: Select, raw: str | None, kind: str | None = None) -
     return institution
 
 
+def backdated_confirmed() -> bool:
+    """Whether the user confirmed a save that changes approved period reports (the form's second press)."""
+    return request.form.get("confirm_backdated") == "1"
+
+
 def submit(form: FlaskForm, action: Callable[[], T], problems: Callable[[], dict[str, str]] | None = None,
            aliases: dict[str, str] | None = None) -> tuple[bool, T | None]:
     """Validate a submitted form and run its service call; (True, its result) once committed.
@@ -133,10 +141,16 @@ def _run(form: FlaskForm, action: Callable[[], T], aliases: dict[str, str] | Non
     """Run a service call for a validated form and commit it; (True, its result).
 
     A broken rule or a stale version rolls back and shows why on the form, keeping
-    what was typed: (False, None).
+    what was typed: (False, None). So does a save that would change approved period
+    reports, not yet confirmed: the form then names them (`form.backdated`) and carries
+    the confirmation for the next press.
     """
     try:
         result = action()
+    except BackdatedChange as change:
+        db.session.rollback()
+        form.backdated = str(change)
+        return False, None
     except StaleEdit:
         db.session.rollback()
         form.form_errors.append(stale_message())
@@ -147,3 +161,13 @@ def _run(form: FlaskForm, action: Callable[[], T], aliases: dict[str, str] | Non
         return False, None
     db.session.commit()
     return True, result
+
+
+def flash_saved(outcome: Outcome) -> None:
+    """What an edit did: saved, nothing changed, and what waits for review."""
+    if outcome.request is None:
+        flash(_("已保存修改") if outcome.changed else _("没有修改任何内容"), "success")
+        return
+    bureau = BUREAUS[outcome.request.department]
+    flash(_("其他修改已保存；影响指标的修改已提交%(bureau)s审核，审核通过后生效。", bureau=bureau) if outcome.changed
+          else _("影响指标的修改已提交%(bureau)s审核，审核通过后生效。", bureau=bureau), "success")

@@ -15,9 +15,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import Select, false, or_, select
 
 from registry.extensions import db
-from registry.models import Agreement, Institution, TrainingRecord, User
+from registry.models import Agreement, ChangeRequest, Institution, PeriodReport, TrainingRecord, User
 from registry.services import audit
-from registry.vocab import ADMIN, CIVIL_AFFAIRS, ELDERCARE, HEALTH, MEDICAL
+from registry.vocab import ADMIN, CIVIL_AFFAIRS, DISTRICT_OFFICIAL, ELDERCARE, HEALTH, MEDICAL
 
 # Edit rights follow the kind of record (63号 clause 十一).
 EDITORS = {
@@ -226,3 +226,52 @@ def require_edit_training(user: User, record_id: int) -> TrainingRecord:
     if user.role not in TRAINING_EDITORS:
         abort(403)
     return record
+
+
+# --- review and reporting (DESIGN §9) -----------------------------------------------------------------
+
+
+def change_requests_for(user: User) -> Select:
+    """Change requests the user may read: their own; a department's staff its requests (a district's, its
+    region's); a district official their region's; an administrator all."""
+    query = select(ChangeRequest)
+    own = ChangeRequest.submitted_by_id == user.id
+    if user.role == ADMIN:
+        return query
+    regions = scope_regions(user)
+    if user.role == DISTRICT_OFFICIAL:
+        return query.where(or_(own, ChangeRequest.region_code.in_(sorted(regions or ()))))
+    mine = ChangeRequest.department == user.role
+    if regions is not None:
+        mine = mine & ChangeRequest.region_code.in_(sorted(regions))
+    return query.where(or_(own, mine))
+
+
+def get_change_request_or_404(user: User, request_id: int) -> ChangeRequest:
+    """The change request when the user may read it; 404 otherwise."""
+    return _get_or_404(user, ChangeRequest, request_id, change_requests_for(user), "change_requests")
+
+
+def reviews(user: User) -> bool:
+    """Whether the user decides change requests: the city bureaus' staff and administrators."""
+    return user.role == ADMIN or (user.role in (CIVIL_AFFAIRS, HEALTH) and user.region_code is None)
+
+
+def can_decide(user: User, request: ChangeRequest) -> bool:
+    """Approve or return: the city bureau of the request's department, or an administrator."""
+    return reviews(user) and user.role in (ADMIN, request.department) and request.submitted_by_id != user.id
+
+
+def reports_for(user: User) -> Select:
+    """Period reports the user may read: a district's own region's; city-level users every region's."""
+    return _in_scope(user, PeriodReport)
+
+
+def can_submit_report(user: User, region_code: str) -> bool:
+    """上报: the district bureaus' staff, for their own region."""
+    return user.role in (CIVIL_AFFAIRS, HEALTH) and user.region_code == region_code
+
+
+def decides_reports(user: User) -> bool:
+    """审核 a period's reports: city health staff and administrators (卫生健康部门牵头)."""
+    return user.role == ADMIN or (user.role == HEALTH and user.region_code is None)

@@ -104,7 +104,17 @@ AUDIT_ACTIONS = {
     "denied": _l("拒绝访问"),
     "deactivate": _l("停用"),
     "activate": _l("启用"),
+    "request": _l("提交审核"),
+    "withdraw": _l("撤回"),
+    "approve": _l("审核通过"),
+    "return": _l("退回"),
+    "report": _l("上报"),
 }
+
+# Who reviews a district's change (DESIGN §9): the city bureau of the department that edits it.
+AGREEMENT, IMPORT = "agreement", "import"
+REVIEWERS = {ELDERCARE: CIVIL_AFFAIRS, MEDICAL: HEALTH, AGREEMENT: HEALTH}
+BUREAUS = {CIVIL_AFFAIRS: _l("市民政局"), HEALTH: _l("市卫生健康局")}
 
 
 def choices(vocabulary: dict, blank: str | None = None) -> list[SelectChoice]:
@@ -128,6 +138,8 @@ FIELD_LABELS = {
     "eldercare_duties": _l("养老机构责任"), "medical_duties": _l("医疗卫生机构责任"),
     "scan_name": _l("协议扫描件"), "username": _l("用户名"), "full_name": _l("姓名或单位"),
     "role": _l("角色"), "active": _l("状态"),
+    "host": _l("设立单位"), "eldercare": _l("养老机构"), "medical": _l("医疗卫生机构"),
+    "close_units": _l("同时停业内设机构"),
     "special_support": _l("特困供养机构"), "contact_person": _l("联系人"), "phone": _l("联系电话"), "note": _l("备注"),
 }
 

@@ -10,16 +10,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from registry import permissions
+from registry import permissions, vocab
 from registry.agreements import bp
 from registry.agreements.forms import AgreementForm, TerminateForm
 from registry.extensions import db
-from registry.forms import submit
+from registry.forms import backdated_confirmed, flash_saved, submit
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Region, clock
-from registry.services import RecordInvalid, StaleEdit, audit, geo, todo
+from registry.services import RecordInvalid, StaleEdit, audit, changes, geo, review, todo
 from registry.services import agreements as service
 from registry.services.infra import scans
+from registry.services.reports import BackdatedChange
 
 ALIASES = {"eldercare": "eldercare_code", "medical": "medical_code"}
 
@@ -29,16 +30,17 @@ def _form(**kwargs) -> AgreementForm:
     return AgreementForm(scope=permissions.institutions_for(current_user), **kwargs)
 
 
-def _save(form: AgreementForm, agreement: Agreement | None = None):
+def _save(form: AgreementForm, agreement: Agreement | None = None) -> changes.Outcome:
     """Store the scan, then record the agreement (or save the edit); a refused save keeps no scan."""
     values = form.values()
     if form.scan.data:
         values["scan_name"] = scans.store(form.scan.data.stream)
     try:
         if agreement is None:
-            return service.create(values, form.services.data)
-        return service.update(agreement, values, form.services.data, form.version_number())
-    except (StaleEdit, RecordInvalid):
+            return changes.create_agreement(current_user, values, form.services.data, backdated_confirmed())
+        return changes.update_agreement(current_user, agreement, values, form.services.data, form.version_number(),
+                                        backdated_confirmed())
+    except (StaleEdit, RecordInvalid, BackdatedChange):
         scans.discard(values.get("scan_name"))
         raise
 
@@ -72,12 +74,17 @@ def create():
         form.eldercare_code.data = f"{home.code} {home.name}"
     if request.method == "GET" and request.args.get("medical"):
         form.medical_code.data = request.args["medical"]
-    saved, agreement = submit(form, lambda: _save(form),
-                              lambda: service.problems(form.values(), form.services.data), ALIASES)
+    saved, outcome = submit(form, lambda: _save(form),
+                            lambda: service.problems(form.values(), form.services.data), ALIASES)
+    if saved and outcome.request is not None:
+        flash(_("已提交%(bureau)s审核：%(name)s。审核通过后登记生效。", bureau=vocab.BUREAUS[outcome.request.department],
+                name=outcome.request.summary), "success")
+        return redirect(url_for("review.detail", request_id=outcome.request.id))
     if saved:
-        flash(_("已登记签约协议 %(code)s", code=agreement.code), "success")
-        return redirect(url_for(".detail", agreement_id=agreement.id))
-    return render_template("agreements/form.html", form=form, agreement=None, home=home)
+        flash(_("已登记签约协议 %(code)s", code=outcome.record.code), "success")
+        return redirect(url_for(".detail", agreement_id=outcome.record.id))
+    return render_template("agreements/form.html", form=form, agreement=None, home=home,
+                           reviewed=review.required(current_user))
 
 
 @bp.route("/<int:agreement_id>")
@@ -93,6 +100,7 @@ def detail(agreement_id: int):
         distance=geo.distance_km(agreement.eldercare, agreement.medical),
         nearby_km=current_app.config["NEARBY_KM"],
         history=audit.history("agreements", agreement.id),
+        pending=review.pending_for("agreements", agreement.id),
         can_edit=permissions.can_edit_agreement(current_user, agreement),
         can_read_home=permissions.can_read_institution(current_user, agreement.eldercare),
         can_read_medical=permissions.can_read_institution(current_user, agreement.medical),
@@ -124,13 +132,13 @@ def edit(agreement_id: int):
         form.eldercare_code.data = f"{agreement.eldercare.code} {agreement.eldercare.name}"
         form.medical_code.data = f"{agreement.medical.code} {agreement.medical.name}"
         form.services.data = agreement.services
-    saved, changed = submit(form, lambda: _save(form, agreement),
+    saved, outcome = submit(form, lambda: _save(form, agreement),
                             lambda: service.problems(form.values(), form.services.data, agreement), ALIASES)
     if saved:
-        flash(_("已保存修改") if changed else _("没有修改任何内容"), "success")
+        flash_saved(outcome)
         return redirect(url_for(".detail", agreement_id=agreement.id))
     return render_template("agreements/form.html", form=form, agreement=agreement,
-                           home=agreement.eldercare)
+                           home=agreement.eldercare, reviewed=review.required(current_user))
 
 
 @bp.route("/<int:agreement_id>/terminate", methods=["GET", "POST"])
@@ -141,7 +149,13 @@ def terminate(agreement_id: int):
     form = TerminateForm(record=agreement)
     if request.method == "GET":
         form.terminated_on.data = clock.today()
-    if submit(form, lambda: service.terminate(agreement, form.terminated_on.data, form.version_number()))[0]:
+    saved, outcome = submit(form, lambda: changes.terminate_agreement(
+        current_user, agreement, form.terminated_on.data, form.version_number(), backdated_confirmed()))
+    if saved and outcome.request is not None:
+        flash(_("终止申请已提交%(bureau)s审核，审核通过后生效。", bureau=vocab.BUREAUS[outcome.request.department]),
+              "success")
+    elif saved:
         flash(_("协议 %(code)s 已终止", code=agreement.code), "success")
+    if saved:
         return redirect(url_for(".detail", agreement_id=agreement.id))
     return render_template("agreements/terminate.html", form=form, agreement=agreement)

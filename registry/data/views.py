@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from registry import permissions
 from registry.data import bp, mappings
 from registry.data.forms import StepForm, UploadForm
+from registry.display import XLSX, attachment
 from registry.extensions import db
 from registry.listing import filters_from_request
 from registry.models import Institution, clock
@@ -20,8 +21,6 @@ from registry.services.formats import bureau, exchange, exports
 from registry.services.imports import profiles, uploaded
 from registry.services.infra import jobs, uploads
 from registry.vocab import ELDERCARE, KINDS, MEDICAL
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _can_import() -> bool:
@@ -180,7 +179,7 @@ def error_rows(token: str):
         abort(404)
     body = uploaded.error_workbook(upload, job.result)
     name = f"{Path(upload.filename).stem}-错误清单.xlsx"
-    return Response(body, mimetype=XLSX, headers={"Content-Disposition": _attachment(name)})
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": attachment(name)})
 
 
 @bp.route("/import/<token>/cancel", methods=["POST"])
@@ -199,13 +198,7 @@ def cancel_import(token: str):
 def template():
     """The empty import template with the Chinese headers and the allowed values."""
     return Response(exports.template(), mimetype=XLSX,
-                    headers={"Content-Disposition": _attachment("医养结合登记导入模板.xlsx")})
-
-
-def _attachment(filename: str) -> str:
-    from urllib.parse import quote
-
-    return f"attachment; filename=registry-export; filename*=UTF-8''{quote(filename)}"
+                    headers={"Content-Disposition": attachment("医养结合登记导入模板.xlsx")})
 
 
 def _institutions_query():
@@ -233,13 +226,13 @@ def export(table: str, fmt: str):
             (exchange.INSTITUTIONS, exports.institution_rows(permissions.institutions_for(current_user))),
             (exchange.AGREEMENTS, exports.agreement_rows(permissions.agreements_for(current_user))),
         ])
-        return Response(body, mimetype=XLSX, headers={"Content-Disposition": _attachment(f"医养结合登记-{stamp}.xlsx")})
+        return Response(body, mimetype=XLSX, headers={"Content-Disposition": attachment(f"医养结合登记-{stamp}.xlsx")})
     if table == "institutions":
         spec, rows, title = exchange.INSTITUTIONS, exports.institution_rows(_institutions_query()), "机构"
     else:
         spec, rows, title = exchange.AGREEMENTS, exports.agreement_rows(_agreements_query()), "签约协议"
     if fmt == "csv":
         return Response(exports.write_csv(spec, rows), mimetype="text/csv",
-                        headers={"Content-Disposition": _attachment(f"{title}-{stamp}.csv")})
+                        headers={"Content-Disposition": attachment(f"{title}-{stamp}.csv")})
     return Response(exports.write_xlsx([(spec, rows)]), mimetype=XLSX,
-                    headers={"Content-Disposition": _attachment(f"{title}-{stamp}.xlsx")})
+                    headers={"Content-Disposition": attachment(f"{title}-{stamp}.xlsx")})

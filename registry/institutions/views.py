@@ -10,13 +10,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from registry import permissions, vocab
 from registry.extensions import db
-from registry.forms import region_choices, submit
+from registry.forms import backdated_confirmed, flash_saved, region_choices, submit
 from registry.institutions import bp
 from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareForm, MedicalForm
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region, clock
 from registry.services import agreements as agreement_service
-from registry.services import audit, containing, geo, todo
+from registry.services import audit, changes, containing, geo, review, todo
 from registry.services import institutions as service
 from registry.services.infra import geocoding
 from registry.vocab import ELDERCARE, MEDICAL
@@ -122,13 +122,18 @@ def create():
         form.region_code.data = host.region_code
         form.address.data = host.address
         form.lat.data, form.lon.data = host.lat, host.lon
-    saved, institution = submit(form, lambda: service.create(kind, form.values()),
-                                lambda: service.problems(kind, form.values()), HOST_FIELD)
+    saved, outcome = submit(form, lambda: changes.create_institution(current_user, kind, form.values(),
+                                                                     backdated_confirmed()),
+                            lambda: service.problems(kind, form.values()), HOST_FIELD)
+    if saved and outcome.request is not None:
+        flash(_("已提交%(bureau)s审核：%(name)s。审核通过后登记生效。", bureau=vocab.BUREAUS[outcome.request.department],
+                name=outcome.request.summary), "success")
+        return redirect(url_for("review.detail", request_id=outcome.request.id))
     if saved:
-        flash(_("已登记：%(name)s", name=institution.name), "success")
-        return redirect(url_for(".detail", institution_id=institution.id))
+        flash(_("已登记：%(name)s", name=outcome.record.name), "success")
+        return redirect(url_for(".detail", institution_id=outcome.record.id))
     return render_template("institutions/form.html", form=form, kind=kind, institution=None,
-                           host=host)
+                           host=host, reviewed=review.required(current_user))
 
 
 @bp.route("/institutions/<int:institution_id>")
@@ -151,6 +156,7 @@ def detail(institution_id: int):
         can_read_host=permissions.can_read_institution(current_user, institution.host),
         agreements=[(a, agreement_service.status_on(a, today)) for a in agreements],
         history=audit.history("institutions", institution.id),
+        pending=review.pending_for("institutions", institution.id),
         can_edit=permissions.can_edit_institution(current_user, institution),
         can_add_unit=permissions.can_create(current_user,
                                             MEDICAL if institution.is_eldercare else ELDERCARE),
@@ -174,13 +180,14 @@ def edit(institution_id: int):
     form = _form(institution.kind, obj=institution, record=institution)
     if request.method == "GET":
         form.host_code.data = institution.host.code if institution.host else ""
-    saved, changed = submit(form, lambda: service.update(institution, form.values(), form.version_number()),
-                            lambda: service.problems(institution.kind, form.values(), institution), HOST_FIELD)
+    saved, outcome = submit(form, lambda: changes.update_institution(
+        current_user, institution, form.values(), form.version_number(), backdated_confirmed()),
+        lambda: service.problems(institution.kind, form.values(), institution), HOST_FIELD)
     if saved:
-        flash(_("已保存修改") if changed else _("没有修改任何内容"), "success")
+        flash_saved(outcome)
         return redirect(url_for(".detail", institution_id=institution.id))
     return render_template("institutions/form.html", form=form, kind=institution.kind,
-                           institution=institution, host=institution.host)
+                           institution=institution, host=institution.host, reviewed=review.required(current_user))
 
 
 @bp.route("/institutions/<int:institution_id>/close", methods=["GET", "POST"])
@@ -199,10 +206,15 @@ def close(institution_id: int):
     if request.method == "GET":
         form.closed_on.data = clock.today()
         form.close_units.data = any(may_edit(u) for u in operating_units)
-    saved, result = submit(form, lambda: service.close(
-        institution, form.closed_on.data, form.close_units.data, form.version_number(), may_edit))
+    saved, outcome = submit(form, lambda: changes.close_institution(
+        current_user, institution, form.closed_on.data, form.close_units.data, form.version_number(), may_edit,
+        backdated_confirmed()))
+    if saved and outcome.request is not None:
+        flash(_("停业申请已提交%(bureau)s审核，审核通过后生效。", bureau=vocab.BUREAUS[outcome.request.department]),
+              "success")
+        return redirect(url_for(".detail", institution_id=institution.id))
     if saved:
-        closed, left = result
+        closed, left = outcome.result
         flash(_("已办理停业：%(names)s", names="、".join(i.name for i in closed)), "success")
         for unit in left:
             flash(_("%(name)s 须由%(department)s办理停业，已列入其待办", name=unit.name,

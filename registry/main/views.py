@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
@@ -10,6 +10,7 @@ from registry.extensions import db
 from registry.main import bp
 from registry.models import clock
 from registry.navigation import local_path
+from registry.services import notifications as notifications_service
 from registry.services import overview
 
 
@@ -20,6 +21,20 @@ def index():
     today = clock.today()
     return render_template("main/index.html", today=today,
                            counts=overview.counts_by_region(current_user, today))
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    """提醒: what is waiting for the user, each with the page where it is."""
+    return render_template("main/notifications.html", notices=waiting_notices())
+
+
+def waiting_notices() -> list[notifications_service.Notice]:
+    """The logged-in user's notices, counted once per request (the header's bell and the page)."""
+    if "notices" not in g:
+        g.notices = notifications_service.notices(current_user, clock.today())
+    return g.notices
 
 
 @bp.route("/lang/<code>")

@@ -5,6 +5,7 @@ from registry.models.audit import AuditEvent
 from registry.models.geocache import GeocodeCache
 from registry.models.institutions import Institution
 from registry.models.regions import Region
+from registry.models.review import ChangeRequest, PeriodReport, ReportAmendment
 from registry.models.sessions import LoginFailure, UserSession
 from registry.models.targets import Target, TargetSet
 from registry.models.tokens import ApiToken
@@ -17,12 +18,15 @@ __all__ = [
     "ApiToken",
     "AgreementService",
     "AuditEvent",
+    "ChangeRequest",
     "GeocodeCache",
     "ImportProfile",
     "ImportUpload",
     "Institution",
     "LoginFailure",
+    "PeriodReport",
     "Region",
+    "ReportAmendment",
     "Target",
     "TargetSet",
     "TrainingRecord",

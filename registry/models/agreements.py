@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     CheckConstraint,
@@ -109,6 +109,11 @@ class Agreement(db.Model):
     @active_on.expression
     def active_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
         return and_(cls.in_force_on(day), cls.parties_operating_on(day))
+
+    @hybrid_method
+    def expires_within(self, day: date, days: int) -> bool:
+        """Its last day falls within `days` days of `day` (待办: 将在60天内到期, for an active one)."""
+        return self.valid_to <= day + timedelta(days=days)
 
     def __repr__(self) -> str:
         return f"<Agreement {self.code}>"

@@ -32,6 +32,9 @@ class AuditEvent(db.Model):
     summary: Mapped[str] = mapped_column(String(300), default="")
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+    # The change request this event belongs to: its submission, decision, and the changes it applied.
+    change_request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id", ondelete="SET NULL"),
+                                                          index=True)
 
     user: Mapped[User | None] = relationship()
 

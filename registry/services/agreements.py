@@ -125,7 +125,8 @@ class AgreementCodes:
                 return candidate
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
+def clean(values: dict[str, Any]) -> dict[str, Any]:
+    """The agreement's fields only, strings stripped."""
     cleaned = {}
     for field in FIELDS:
         if field in values:
@@ -144,7 +145,7 @@ def _set_services(agreement: Agreement, services: list[str]) -> None:
 def problems(values: dict[str, Any], services: list[str] | None, agreement: Agreement | None = None
              ) -> dict[str, str]:
     """The rules a new agreement (or an edit of `agreement`) with these values would break; writes nothing."""
-    values = _clean(values)
+    values = clean(values)
     if agreement is None:
         return check(values, services or [])
     merged = {f: getattr(agreement, f) for f in FIELDS} | values
@@ -156,7 +157,7 @@ def create(values: dict[str, Any], services: list[str], code: str | None = None)
     errors = problems(values, services)
     if errors:
         raise RecordInvalid(errors)
-    values = _clean(values)
+    values = clean(values)
     agreement = Agreement(code=code or AgreementCodes().next(values.get("signed_on") or values["valid_from"]))
     for field, value in values.items():
         setattr(agreement, field, value)
@@ -176,7 +177,7 @@ def update(
     errors = problems(values, services, agreement)
     if errors:
         raise RecordInvalid(errors)
-    values = _clean(values)
+    values = clean(values)
     wanted = agreement.services if services is None else services
     with audit.Change("update", agreement, summary=agreement.code) as change:
         for field, value in values.items():

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, or_, select
+from sqlalchemy.orm import Session
 
 from registry.extensions import db
-from registry.models import AuditEvent, User
+from registry.models import AuditEvent, ChangeRequest, User
 from registry.vocab import ADMIN
 
 HIDDEN = frozenset({"password_hash", "created_at", "updated_at"})
@@ -57,6 +60,51 @@ def _integer_id(obj: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
+REQUEST_KEY, WRITTEN_KEY = "audit_change_request", "audit_written"  # keys of db.session.info
+
+
+@contextmanager
+def linked_to(request: ChangeRequest) -> Iterator[None]:
+    """Every event recorded inside the block belongs to `request` (its steps, and the changes it applied)."""
+    previous = db.session.info.get(REQUEST_KEY)
+    db.session.info[REQUEST_KEY] = request.id
+    try:
+        yield
+    finally:
+        db.session.info[REQUEST_KEY] = previous
+
+
+def current_request_id() -> int | None:
+    """The change request the events being written belong to (bulk writers stamp it themselves)."""
+    return db.session.info.get(REQUEST_KEY)
+
+
+def written_since(mark: int) -> list[AuditEvent]:
+    """The events recorded in this session after `written_mark()` returned `mark` that are still there."""
+    events = db.session.info.get(WRITTEN_KEY, [])[mark:]
+    return [e for e in events if inspect(e).persistent]
+
+
+def written_mark() -> int:
+    """Where the session's list of recorded events stands, for `written_since`."""
+    return len(db.session.info.setdefault(WRITTEN_KEY, []))
+
+
+def _add(audit_event: AuditEvent) -> AuditEvent:
+    audit_event.change_request_id = current_request_id()
+    db.session.add(audit_event)
+    db.session.flush()
+    db.session.info.setdefault(WRITTEN_KEY, []).append(audit_event)
+    return audit_event
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_written(session: Session, *_args) -> None:
+    """A transaction's list of recorded events ends with it."""
+    session.info.pop(WRITTEN_KEY, None)
+
+
 def record(
     action: str,
     obj: Any,
@@ -68,7 +116,7 @@ def record(
 ) -> AuditEvent:
     """Add an audit event for `obj` (flushed so it has an id)."""
     actor = user if user is not None else acting_user()
-    event = AuditEvent(
+    return _add(AuditEvent(
         user_id=actor.id if actor is not None else None,
         action=action,
         entity=obj.__tablename__,
@@ -76,10 +124,7 @@ def record(
         summary=summary[:300],
         before=before,
         after=after,
-    )
-    db.session.add(event)
-    db.session.flush()
-    return event
+    ))
 
 
 class Change:
@@ -108,22 +153,24 @@ class Change:
         return False
 
 
-def note(action: str, entity: str, entity_id: int | None, summary: str, user: User | None = None) -> AuditEvent:
-    """An event about no loaded record: a failed login, a denied request."""
-    event = AuditEvent(user_id=user.id if user is not None else None, action=action, entity=entity,
-                       entity_id=entity_id, summary=summary[:300])
-    db.session.add(event)
-    db.session.flush()
-    return event
+def note(action: str, entity: str, entity_id: int | None, summary: str, user: User | None = None,
+         after: dict | None = None) -> AuditEvent:
+    """An event about no loaded record: a failed login, a denied request, an import as a whole."""
+    return _add(AuditEvent(user_id=user.id if user is not None else None, action=action, entity=entity,
+                           entity_id=entity_id, summary=summary[:300], after=after))
 
 
 def history(entity: str, entity_id: int, reader: User | None = None) -> list[AuditEvent]:
-    """A record's audit events, newest first; refused access attempts only for an administrator.
+    """A record's audit events, newest first, with the life of every change request about it.
 
-    `reader` defaults to the logged-in user.
+    Refused access attempts are shown only to an administrator. `reader` defaults to the logged-in user.
     """
     reader = reader if reader is not None else acting_user()
-    query = select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+    requests = select(ChangeRequest.id).where(ChangeRequest.entity == entity, ChangeRequest.entity_id == entity_id)
+    query = select(AuditEvent).where(or_(
+        (AuditEvent.entity == entity) & (AuditEvent.entity_id == entity_id),
+        AuditEvent.change_request_id.in_(requests),
+    ))
     if reader is None or reader.role != ADMIN:
         query = query.where(AuditEvent.action != "denied")
     return list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())))

@@ -125,7 +125,7 @@ def _agreement_items(user: User, today: date, nearby_km: float, region: str | No
 
     active = db.session.scalars(agreements.where(Agreement.active_on(today))).all()
     for agreement in active:
-        if agreement.valid_to <= today + timedelta(days=EXPIRY_NOTICE_DAYS):
+        if agreement.expires_within(today, EXPIRY_NOTICE_DAYS):
             found.append(TodoItem("agreement_expiring", agreement.valid_to,
                                   agreement.eldercare.region_code, agreement=agreement))
         km = geo.distance_km(agreement.eldercare, agreement.medical)
@@ -186,7 +186,7 @@ def agreement_warnings(agreement: Agreement, today: date, nearby_km: float) -> l
     """The warnings shown on an agreement's page."""
     found = []
     active = agreement.active_on(today)
-    if active and agreement.valid_to <= today + timedelta(days=EXPIRY_NOTICE_DAYS):
+    if active and agreement.expires_within(today, EXPIRY_NOTICE_DAYS):
         found.append(KINDS["agreement_expiring"])
     if agreement.valid_to < today and (agreement.terminated_on is None or agreement.terminated_on > agreement.valid_to):
         siblings = db.session.scalars(select(Agreement).where(Agreement.eldercare_id == agreement.eldercare_id))

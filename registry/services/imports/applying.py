@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, insert, select, text, update
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, AuditEvent, Institution, User
 from registry.models.clock import utcnow
+from registry.services import audit
 from registry.services import institutions as institution_rules
 from registry.services.audit import snapshot
 from registry.services.imports.planning import Plan, Ref, chunks
@@ -84,10 +85,10 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         db.session.execute(insert(AgreementService.__table__), service_rows)
 
     counts = plan_.counts()
-    events.append(_event(user_id, now, "imports", None, None, {"source": source, "counts": counts},
-                         _("导入 %(source)s", source=source)))
     for chunk in chunks(events, 5000):
         db.session.execute(insert(AuditEvent.__table__), chunk)
+    audit.note("import", "imports", None, _("导入 %(source)s", source=source), user=user,
+               after={"source": source, "counts": counts})
     db.session.expire_all()
     return counts
 
@@ -147,4 +148,5 @@ def _bulk_update(table, rows: list, now, user_id, events: list, entity: str) -> 
 
 def _event(user_id, now, entity: str, entity_id: int | None, before, after, summary: str) -> dict[str, Any]:
     return {"user_id": user_id, "at": now, "action": "import", "entity": entity, "entity_id": entity_id,
-            "summary": (summary or "")[:300], "before": before, "after": after}
+            "summary": (summary or "")[:300], "before": before, "after": after,
+            "change_request_id": audit.current_request_id()}

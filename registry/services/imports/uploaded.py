@@ -22,7 +22,8 @@ from openpyxl import Workbook
 from sqlalchemy import select, update
 
 from registry.extensions import db
-from registry.models import ImportUpload, Region, User
+from registry.models import ChangeRequest, ImportUpload, Region, User, clock
+from registry.services import audit, reports, review
 from registry.services.formats import bureau
 from registry.services.formats.exchange import FileRefused
 from registry.services.formats.spreadsheets import append
@@ -97,12 +98,16 @@ def why_not_import(result: dict[str, Any], decided: dict[tuple[str, int], str]) 
 # --- the jobs ---------------------------------------------------------------------------------
 
 
-def start(upload: ImportUpload, user: User, what: str) -> str:
-    """Start a check (CHECK) or the import (IMPORT) of the upload in the background; the job's id."""
+def start(upload: ImportUpload, user: User, what: str, options: dict[str, Any] | None = None) -> str:
+    """Start a check (CHECK) or the import (IMPORT) of the upload in the background; the job's id.
+
+    `options` of an import: `confirmed`, the user accepted that it changes approved period reports;
+    `request` and `reviewer`, it is the import of a change request being approved.
+    """
     upload.job_kind = "check" if what == CHECK else "import"
     db.session.commit()  # the worker reads the upload from its own session
     # The report is written in the uploader's language: the worker has no request to ask.
-    payload = {"upload": upload.id, "user": user.id, "locale": str(get_locale() or "")}
+    payload = {"upload": upload.id, "user": user.id, "locale": str(get_locale() or "")} | (options or {})
     job_id = jobs.submit(what, payload, owner_id=user.id)
     db.session.execute(update(ImportUpload).where(ImportUpload.id == upload.id).values(job_id=job_id))
     db.session.commit()
@@ -149,14 +154,46 @@ def _checked(payload: dict[str, Any], progress: Callable[[int, int], None], phas
 
 @jobs.job(CHECK)
 def check_job(payload: dict[str, Any], progress: Callable[[int, int], None]) -> dict[str, Any]:
-    """Check every row as the uploader; writes nothing."""
+    """Check every row as the uploader; writes nothing.
+
+    A file that could be imported is also tried inside a savepoint, rolled back, when that tells
+    the user more: which approved period reports it would change, and (for a file that will wait
+    for review) which indicators it would move.
+    """
     with _language(payload):
         try:
-            return _checked(payload, progress, phases=1).summary
+            checked = _checked(payload, progress, phases=1)
+            result = checked.summary
+            if checked.plan.ok and not checked.duplicates:
+                result |= _trial(checked)
+            return result
         except FileRefused as refused:
             return {"refused": str(refused)}
         finally:
             db.session.rollback()
+
+
+def _trial(checked: _Checked) -> dict[str, Any]:
+    """What importing the checked file would do beyond its rows: {backdated, impact}, found by a dry run."""
+    wants_impact = review.required(checked.user)
+    if not wants_impact and not reports.approved_reports():
+        return {}
+    day = clock.today()
+    before = review.counts(day) if wants_impact else None
+    found: dict[str, Any] = {}
+    savepoint = db.session.begin_nested()
+    try:
+        with reports.watching(confirmed=False):
+            apply(checked.plan, checked.user, checked.upload.filename)
+            if wants_impact:
+                found["impact"] = review.moved(before, review.counts(day))
+    except reports.BackdatedChange as change:
+        found["backdated"] = str(change)
+        if wants_impact:
+            found["impact"] = review.moved(before, review.counts(day))
+    finally:
+        savepoint.rollback()
+    return found
 
 
 @jobs.job(IMPORT)
@@ -172,7 +209,17 @@ def import_job(payload: dict[str, Any], progress: Callable[[int, int], None]) ->
             db.session.rollback()
             return checked.summary
         upload, rows = checked.upload, checked.reading.rows()
-        counts = apply(checked.plan, checked.user, upload.filename)
+        request = db.session.get(ChangeRequest, payload["request"]) if payload.get("request") else None
+        try:
+            with audit.linked_to(request) if request is not None else nullcontext():
+                with reports.watching(bool(payload.get("confirmed"))):
+                    counts = apply(checked.plan, checked.user, upload.filename)
+                if request is not None:
+                    review.approve_import(request, db.session.get(User, payload["reviewer"]))
+        except (reports.BackdatedChange, review.RequestRefused) as refusal:
+            db.session.rollback()
+            return checked.summary | {"backdated" if isinstance(refusal, reports.BackdatedChange) else "refused":
+                                      str(refusal)}
         upload.content = b""  # imported: the page keeps showing the result, the file is no longer needed
         db.session.commit()
         refresh_statistics(counts)
