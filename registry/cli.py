@@ -43,7 +43,8 @@ def demo_command(print_logins: bool) -> None:
         db.session.commit()
         click.echo(
             f"Demo register loaded: {counts['institutions']} institutions, "
-            f"{counts['agreements']} agreements, {counts['users']} users.",
+            f"{counts['agreements']} agreements, {counts['users']} users, "
+            f"{counts['requests']} change requests, {counts['reports']} period reports.",
             err=True,
         )
     else:

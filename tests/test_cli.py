@@ -55,6 +55,30 @@ def test_demo_logins_work_for_every_role(app, runner, client, auth):
         auth.logout()
 
 
+def test_every_demo_role_sees_the_review_workflow_at_once(app, runner, client, auth):
+    runner.invoke(args=["registry", "demo"])
+    assert count(app, Institution) == 23  # the pending requests are not in the register
+    seen = {}
+    for username in ("minzheng", "weijian", "minzheng-maonan", "weijian-gaozhou", "lingdao-maonan"):
+        auth.login(username, "Maoming-demo-2026")
+        bell = client.get("/notifications").text  # before /review/mine marks the decisions seen
+        seen[username] = (client.get("/review").text, client.get("/review/mine").text,
+                          client.get("/reports/2022-Q4", follow_redirects=True).text, bell)
+        auth.logout()
+    queue, _mine, _period, bell = seen["minzheng"]
+    assert "茂南康乐养老院" in queue and "茂南福寿老人公寓" in queue and "待我审核的变更申请" in bell
+    queue, _mine, period, bell = seen["weijian"]
+    assert "高州长寿养护院康复门诊部" in queue and "茂南康乐养老院" not in queue
+    assert "1 / 7 个区县已审核" in period and "已上报" in period and "未上报" in period
+    assert "待审核的区县上报" in bell
+    _queue, mine, _period, bell = seen["minzheng-maonan"]
+    assert "已退回" in mine and "成立日期与备案证书不符" in mine and "我的申请已有审核结果" in bell
+    assert "高州长寿养护院康复门诊部" in seen["weijian-gaozhou"][1] and "已上报" in seen["weijian-gaozhou"][2]
+    assert client.get("/reports/2022-Q4/440902").status_code == 302  # logged out
+    auth.login("lingdao-maonan", "Maoming-demo-2026")
+    assert "已审核" in client.get("/reports/2022-Q4/440902").text
+
+
 def test_demo_coordinates_lie_in_maoming(app, runner):
     runner.invoke(args=["registry", "demo"])
     with app.app_context():

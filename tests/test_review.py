@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from registry.extensions import db
 from registry.models import Agreement, AuditEvent, ChangeRequest, Institution, clock
 from registry.services import compliance
-from tests.conftest import AuthActions, count
+from tests.conftest import AuthActions, confirm_upload, count
 from tests.factories import GAOZHOU, MAONAN
 from tests.test_institutions import home_form, medical_form
 
@@ -286,3 +287,45 @@ def test_opened_on_pending_then_approved_for_a_record_opened_later(app, client, 
     client.post(f"/institutions/{home}/edit", data=_edit_form(client, home, opened_on="2019-06-01",
                                                              beds_total="100", beds_nursing=""))
     assert _request(app).values == {"opened_on": "2019-06-01"}
+
+
+def _upload(client, text: str):
+    return client.post("/data/import", data={"file": (io.BytesIO(text.encode("utf-8-sig")), "机构.csv")},
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def test_a_district_import_arrives_as_one_request_and_is_written_once_approved(app, client, make, district_civil):
+    text = ("机构类别,机构名称,所属区县,成立日期,床位数\n"
+            "养老机构,导入甲养老院,茂南区,2021-03-01,80\n"
+            "养老机构,导入乙养老院,茂南区,2021-04-01,220\n")
+    report = _upload(client, text)
+    assert "检查通过" in report.text and "提交市民政局审核" in report.text
+    assert "茂南区 养老机构签约率 分子 +0，分母 +2" in report.text
+    submitted = confirm_upload(client, report.text)
+    assert "已提交市民政局审核" in submitted.text
+    assert count(app, Institution) == 0
+    request = _request(app)
+    assert (request.subject, request.action, request.report["counts"]["institutions"]["create"]) == ("import",
+                                                                                                     "import", 2)
+    assert count(app, ChangeRequest) == 1  # one request for the whole file
+
+    _login(make, client, "civil_affairs", None, "mz-city")
+    page = client.get(f"/review/{request.id}").text
+    assert "机构.csv" in page and "校验报告" in page and "下载原文件" in page
+    assert client.get(f"/review/{request.id}/file").data.decode("utf-8-sig") == text
+    client.post(f"/review/{request.id}/approve", data={})
+    assert count(app, Institution) == 2
+    with app.app_context():
+        assert db.session.get(ChangeRequest, request.id).status == "approved"
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.change_request_id == request.id)
+                                     .order_by(AuditEvent.id)).all()
+        assert actions == ["request", "import", "import", "import", "approve"]
+
+
+def test_a_district_import_returned_writes_nothing(app, client, make, district_civil):
+    report = _upload(client, "机构类别,机构名称,所属区县,成立日期,床位数\n养老机构,退回养老院,茂南区,2021-03-01,80\n")
+    confirm_upload(client, report.text)
+    request = _request(app)
+    _login(make, client, "civil_affairs", None, "mz-city")
+    client.post(f"/review/{request.id}/return", data={"reason": "床位数与备案不符"})
+    assert count(app, Institution) == 0 and _request(app).status == "returned"

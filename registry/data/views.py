@@ -13,14 +13,16 @@ from registry.data import bp, mappings
 from registry.data.forms import StepForm, UploadForm
 from registry.display import XLSX, attachment
 from registry.extensions import db
+from registry.forms import backdated_confirmed
 from registry.listing import filters_from_request
 from registry.models import Institution, clock
 from registry.services import agreements as agreement_service
 from registry.services import institutions as institution_service
+from registry.services import review
 from registry.services.formats import bureau, exchange, exports
 from registry.services.imports import profiles, uploaded
 from registry.services.infra import jobs, uploads
-from registry.vocab import ELDERCARE, KINDS, MEDICAL
+from registry.vocab import BUREAUS, ELDERCARE, KINDS, MEDICAL
 
 
 def _can_import() -> bool:
@@ -124,7 +126,8 @@ def upload_status(token: str):
         return render_template("data/report.html", upload=upload, job=job, result=result, errors=shown,
                                editable=mappings.editable(shown), form=StepForm(),
                                more_errors=max(0, result["error_count"] - len(shown)),
-                               has_bureau_sheets=bool(upload.choices))
+                               has_bureau_sheets=bool(upload.choices), reviewed=review.required(current_user),
+                               change_request=review.request_for_upload(upload))
     return render_template("data/progress.html", upload=upload, job=job,
                            refused=result.get("refused") if result else None)
 
@@ -160,12 +163,18 @@ def confirm_import(token: str):
     if result is None:
         return redirect(url_for(".upload_status", token=token))
     decided = mappings.decisions_from(result, request.form)
-    refusal = uploaded.why_not_import(result, decided)
+    refusal = uploaded.why_not_import(result, decided, backdated_confirmed(), review.request_for_upload(upload))
     if refusal:
         flash(refusal, "danger")
         return redirect(url_for(".upload_status", token=token))
     uploaded.store_decisions(upload, decided)
-    uploaded.start(upload, current_user, uploaded.IMPORT)
+    if review.required(current_user):  # a district's file waits for the city bureau, as one request
+        change = review.submit_import(current_user, upload, result)
+        db.session.commit()
+        flash(_("已提交%(bureau)s审核：%(name)s。审核通过后写入。", bureau=BUREAUS[change.department],
+                name=upload.filename), "success")
+        return redirect(url_for("review.detail", request_id=change.id))
+    uploaded.start(upload, current_user, uploaded.IMPORT, {"confirmed": backdated_confirmed()})
     return redirect(url_for(".upload_status", token=token))
 
 
@@ -187,6 +196,10 @@ def error_rows(token: str):
 def cancel_import(token: str):
     """Drop an upload that has not been imported; nothing of it was written."""
     upload = _step(token)
+    change = review.request_for_upload(upload)
+    if change is not None and change.is_pending:
+        flash(_("此文件正在等待审核，请先撤回申请再取消。"), "warning")
+        return redirect(url_for(".upload_status", token=token))
     db.session.delete(upload)
     db.session.commit()
     flash(_("已取消导入“%(name)s”，没有写入任何数据。", name=upload.filename), "info")

@@ -387,6 +387,12 @@ def approve_import(request: ChangeRequest, reviewer: User) -> None:
 # --- what the pages show --------------------------------------------------------------------------
 
 
+def request_for_upload(upload: ImportUpload) -> ChangeRequest | None:
+    """The newest request to import this upload, if its uploader asked for one."""
+    return db.session.scalars(select(ChangeRequest).where(ChangeRequest.upload_id == upload.id)
+                              .order_by(ChangeRequest.id.desc())).first()
+
+
 def pending_for(entity: str, entity_id: int) -> list[ChangeRequest]:
     """The pending requests about a record, oldest first (its page shows them as 待审核)."""
     return list(db.session.scalars(

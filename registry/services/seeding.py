@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from registry.extensions import db
-from registry.models import Institution, Region, Target, TargetSet, User
-from registry.services import agreements, audit, institutions, targets, training, users
+from registry.models import Institution, Region, Target, TargetSet, User, clock
+from registry.services import agreements, audit, institutions, reports, review, targets, training, users
+from registry.services.periods import Period
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "seeds"
 
@@ -118,12 +119,35 @@ def load_demo(path: Path = SEEDS / "demo.json") -> dict[str, int]:
             users.create(item["username"], data["password"], item["role"], item["region_code"],
                          item["full_name"])
             created_users += 1
+    workflow = _load_review(data.get("review", {}), by_ref)
     return {
         "institutions": len(data["institutions"]),
         "agreements": len(data["agreements"]),
         "training": len(data.get("training", [])),
         "users": created_users,
-    }
+    } | workflow
+
+
+def _user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))
+
+
+def _load_review(data: dict, by_ref: dict[str, Institution]) -> dict[str, int]:
+    """Change requests (pending, and one returned) and period reports (approved, submitted), as the demo
+    users would have made them, so every role sees the review workflow at once."""
+    for item in data.get("requests", []):
+        values = {k: by_ref[v] if k == "host" else v for k, v in item["values"].items()}
+        values.update({k: date.fromisoformat(v) for k, v in values.items() if k.endswith("_on") and v})
+        request = review.submit(_user(item["user"]), item["subject"], item["action"], values,
+                                by_ref.get(item.get("record") or ""))
+        if item.get("returned_by"):
+            review.return_(request, _user(item["returned_by"]), item["reason"])
+    for item in data.get("reports", []):
+        report = reports.submit(Period.parse(item["period"]), item["region_code"], _user(item["user"]),
+                                clock.today())
+        if item.get("approved_by"):
+            reports.approve(report, _user(item["approved_by"]))
+    return {"requests": len(data.get("requests", [])), "reports": len(data.get("reports", []))}
 
 
 def demo_logins(path: Path = SEEDS / "demo.json") -> list[tuple[str, str, str, str | None]]:

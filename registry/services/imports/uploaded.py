@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from registry.extensions import db
 from registry.models import ChangeRequest, ImportUpload, Region, User, clock
+from registry.models.review import APPROVED, PENDING
 from registry.services import audit, reports, review
 from registry.services.formats import bureau
 from registry.services.formats.exchange import FileRefused
@@ -86,12 +87,21 @@ def read(upload: ImportUpload, layouts_only: bool = False) -> bureau.Reading:
     return reading
 
 
-def why_not_import(result: dict[str, Any], decided: dict[tuple[str, int], str]) -> str | None:
-    """Why a checked upload cannot be imported yet (errors, or possible duplicates not answered); None if it can."""
+def why_not_import(result: dict[str, Any], decided: dict[tuple[str, int], str], confirmed: bool = False,
+                   request: ChangeRequest | None = None) -> str | None:
+    """Why a checked upload cannot be imported yet; None if it can.
+
+    Errors; possible duplicates not answered; approved period reports it would change, not
+    confirmed; a review already asked for.
+    """
     if result.get("error_count") or "counts" not in result:
         return _("文件还有错误，改正后才能导入。")
     if len(decided) < len(result["duplicates"]):
         return _("请为每一条可能重复的记录选择“同一机构”或“新机构”后再导入。")
+    if result.get("backdated") and not confirmed:
+        return _("此文件将改变已审核的上报数据，请勾选确认后再导入。")
+    if request is not None and request.status in (PENDING, APPROVED):
+        return _("此文件已提交审核，不能重复提交。")
     return None
 
 

@@ -9,15 +9,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import defer
 
 from registry.extensions import db
-from registry.models import ImportUpload, User
+from registry.models import ChangeRequest, ImportUpload, User
 from registry.models.clock import utcnow
+from registry.models.review import PENDING
 
 KEEP = timedelta(hours=24)
 
 
 def keep(user: User, filename: str, content: bytes) -> ImportUpload:
-    """Store an upload for its uploader; uploads older than a day are dropped."""
-    db.session.execute(delete(ImportUpload).where(ImportUpload.created_at < utcnow() - KEEP))
+    """Store an upload for its uploader; uploads older than a day are dropped, unless waiting for review."""
+    waiting = select(ChangeRequest.id).where(ChangeRequest.upload_id == ImportUpload.id,
+                                             ChangeRequest.status == PENDING)
+    db.session.execute(delete(ImportUpload).where(ImportUpload.created_at < utcnow() - KEEP, ~waiting.exists()))
     upload = ImportUpload(token=secrets.token_urlsafe(24), user_id=user.id, filename=filename[:200],
                           content=content)
     db.session.add(upload)
