@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from registry.extensions import db
-from registry.models import Institution, PeriodReport, ReportAmendment
+from registry.models import Institution, PeriodReport, ReportAmendment, TrainingRecord
 from registry.services import compliance
 from tests.conftest import AuthActions
 from tests.factories import DIANBAI, GAOZHOU, MAONAN
@@ -272,3 +272,23 @@ def test_report_routes_answer_each_role_as_the_matrix_says(app, client, make, ro
     _login(make, client, user[0], user[1], "matrix-user")
     answer = client.get(path) if method == "GET" else client.post(path, data={"version": "1", "reason": "x"})
     assert answer.status_code == expected[column]
+
+
+def test_training_that_changes_an_approved_year_is_confirmed_first_even_to_delete(app, client, make, register):
+    _approved_q4(make, client)  # as weijian-city
+    form = {"held_on": "2022-05-01", "organiser": "茂南区卫健局", "region_code": MAONAN,
+            "medical_nursing": "30", "caregivers": "20"}
+    warned = client.post("/training/new", data=form)
+    assert "将改变已审核的 2022年第四季度 茂南区 数据" in warned.text
+    with app.app_context():
+        assert db.session.scalar(select(TrainingRecord.id)) is None
+    assert client.post("/training/new", data=form | {"confirm_backdated": "1"}).status_code == 302
+    with app.app_context():
+        record = db.session.scalar(select(TrainingRecord.id))
+    asked = client.post(f"/training/{record}/delete", follow_redirects=True)
+    assert "删除将改变已审核的上报数据" in asked.text and 'name="confirm_backdated"' in asked.text
+    with app.app_context():
+        assert db.session.get(TrainingRecord, record) is not None
+    client.post(f"/training/{record}/delete", data={"confirm_backdated": "1"})
+    with app.app_context():
+        assert db.session.get(TrainingRecord, record) is None

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from registry.models import Agreement, ChangeRequest, Institution, User
-from registry.services import RecordInvalid, StaleEdit, agreements, institutions, reports, review
+from registry.models import Agreement, ChangeRequest, Institution, TrainingRecord, User
+from registry.services import RecordInvalid, StaleEdit, agreements, institutions, reports, review, training
 from registry.vocab import AGREEMENT
 
 
@@ -123,3 +123,26 @@ def terminate_agreement(user: User, agreement: Agreement, day: date, version: in
     with reports.watching(confirmed):
         agreements.terminate(agreement, day, version)
     return Outcome(agreement, True)
+
+
+# Training records move `trained_in_year` (十九); they are not reviewed (DESIGN §9 lists no training), but a
+# save that changes an approved report is confirmed first like any other.
+
+
+def create_training(values: dict[str, Any], confirmed: bool = False) -> TrainingRecord:
+    """Record a training session."""
+    with reports.watching(confirmed):
+        return training.create(values)
+
+
+def update_training(record: TrainingRecord, values: dict[str, Any], version: int | None,
+                    confirmed: bool = False) -> None:
+    """Save a training record's edit."""
+    with reports.watching(confirmed):
+        training.update(record, values, version)
+
+
+def delete_training(record: TrainingRecord, confirmed: bool = False) -> None:
+    """Delete a training record entered in error."""
+    with reports.watching(confirmed):
+        training.delete(record)

@@ -9,10 +9,11 @@ from sqlalchemy import extract
 
 from registry import permissions
 from registry.extensions import db
-from registry.forms import EmptyForm, region_choices, submit
+from registry.forms import EmptyForm, backdated_confirmed, region_choices, submit
 from registry.listing import int_arg, paginate
 from registry.models import TrainingRecord
-from registry.services import training as service
+from registry.services import changes
+from registry.services.reports import BackdatedChange
 from registry.training import bp
 from registry.training.forms import TrainingForm
 
@@ -46,7 +47,7 @@ def create():
     if current_user.role not in permissions.TRAINING_EDITORS:
         abort(403)
     form = _form()
-    if submit(form, lambda: service.create(form.values()))[0]:
+    if submit(form, lambda: changes.create_training(form.values(), backdated_confirmed()))[0]:
         flash(_("已登记培训记录"), "success")
         return redirect(url_for(".index"))
     return render_template("training/form.html", form=form, record=None)
@@ -58,10 +59,12 @@ def edit(record_id: int):
     """Edit a training record."""
     record = permissions.require_edit_training(current_user, record_id)
     form = _form(obj=record, record=record)
-    if submit(form, lambda: service.update(record, form.values(), form.version_number()))[0]:
+    if submit(form, lambda: changes.update_training(record, form.values(), form.version_number(),
+                                                    backdated_confirmed()))[0]:
         flash(_("已保存修改"), "success")
         return redirect(url_for(".index"))
-    return render_template("training/form.html", form=form, record=record, delete_form=EmptyForm())
+    return render_template("training/form.html", form=form, record=record, delete_form=EmptyForm(),
+                           confirm_delete=request.args.get("confirm_delete") == "1")
 
 
 @bp.route("/<int:record_id>/delete", methods=["POST"])
@@ -70,7 +73,12 @@ def delete(record_id: int):
     """Delete a training record entered in error (asks for confirmation first)."""
     record = permissions.require_edit_training(current_user, record_id)
     if EmptyForm().validate_on_submit():
-        service.delete(record)
+        try:
+            changes.delete_training(record, backdated_confirmed())
+        except BackdatedChange as change:  # asked again on the record's page, the reports named
+            db.session.rollback()
+            flash(_("删除将改变已审核的上报数据：%(reports)s", reports=change), "warning")
+            return redirect(url_for(".edit", record_id=record_id, confirm_delete=1))
         db.session.commit()
         flash(_("已删除培训记录"), "success")
     return redirect(url_for(".index"))
