@@ -292,3 +292,12 @@ def test_training_that_changes_an_approved_year_is_confirmed_first_even_to_delet
     client.post(f"/training/{record}/delete", data={"confirm_backdated": "1"})
     with app.app_context():
         assert db.session.get(TrainingRecord, record) is None
+
+
+def test_an_approved_report_exports_for_its_region_only(app, client, make, register):
+    _approved_q4(make, client)
+    for role, region, answer in (("district_official", MAONAN, 200), ("district_official", GAOZHOU, 404),
+                                 ("civil_affairs", None, 200), ("health", GAOZHOU, 404)):
+        _login(make, client, role, region, f"export-{role}-{region}")
+        assert client.get(f"/reports/{Q4}/{MAONAN}/report.xlsx").status_code == answer, (role, region)
+        assert client.get(f"/reports/{Q4}/{MAONAN}/print").status_code == answer, (role, region)

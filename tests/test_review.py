@@ -145,10 +145,8 @@ def test_return_needs_a_reason_and_the_submitter_reads_it(app, client, make, dis
     assert _request(app).status == "pending"
     client.post(f"/review/{request.id}/return", data={"reason": "停业日期与民政批复不符"})
     assert _request(app).status == "returned"
-    _login(make, client, "civil_affairs", MAONAN, "mz-maonan-2")
     AuthActions(client).logout()
     AuthActions(client).login("mz-maonan")
-    assert client.get("/").status_code == 200
     mine = client.get("/review/mine").text
     assert "已退回" in mine and "停业日期与民政批复不符" in mine
     with app.app_context():
@@ -329,3 +327,45 @@ def test_a_district_import_returned_writes_nothing(app, client, make, district_c
     _login(make, client, "civil_affairs", None, "mz-city")
     client.post(f"/review/{request.id}/return", data={"reason": "床位数与备案不符"})
     assert count(app, Institution) == 0 and _request(app).status == "returned"
+
+
+# Who may do what with a request, role by role (the matrix of issue 12). {civ} is a pending request of 茂南's
+# civil-affairs staff (a new home), {hea} one of 茂南's health staff (a new hospital), {imp} a 茂南 file import.
+#            method, route,                       admin  civ   health civ@MN health@MN off@MN  civ@GZ
+REQUEST_MATRIX = [
+    ("GET", "/review/{civ}",                       200,   200,  404,   200,   404,      200,    404),
+    ("GET", "/review/{hea}",                       200,   404,  200,   404,   200,      200,    404),
+    ("GET", "/review/{imp}/file",                  200,   200,  404,   200,   404,      200,    404),
+    ("POST", "/review/{civ}/approve",              302,   302,  404,   403,   404,      403,    404),
+    ("POST", "/review/{hea}/approve",              302,   404,  302,   404,   403,      403,    404),
+    ("POST", "/review/{civ}/return",               302,   302,  404,   403,   404,      403,    404),
+    ("POST", "/review/{civ}/withdraw",             403,   403,  404,   302,   404,      403,    404),
+]
+MATRIX_USERS = [("admin", None), ("civil_affairs", None), ("health", None), ("civil_affairs", MAONAN),
+                ("health", MAONAN), ("district_official", MAONAN), ("civil_affairs", GAOZHOU)]
+
+
+@pytest.mark.parametrize(("user", "column"), [(u, i) for i, u in enumerate(MATRIX_USERS)],
+                         ids=[f"{r}@{g or 'city'}" for r, g in MATRIX_USERS])
+@pytest.mark.parametrize("row", REQUEST_MATRIX, ids=[f"{m} {p}" for m, p, *_ in REQUEST_MATRIX])
+def test_request_routes_answer_each_role_as_the_matrix_says(app, client, make, row, user, column):
+    method, path, *expected = row
+    ids = {}
+    _login(make, client, "civil_affairs", MAONAN, "submitter-civ")
+    client.post("/institutions/new?kind=eldercare", data=home_form(name="矩阵养老院"))
+    ids["civ"] = _request(app).id
+    report = _upload(client, "机构类别,机构名称,所属区县,成立日期,床位数\n养老机构,矩阵导入养老院,茂南区,2021-03-01,80\n")
+    confirm_upload(client, report.text)
+    ids["imp"] = _request(app).id
+    _login(make, client, "health", MAONAN, "submitter-health")
+    client.post("/institutions/new?kind=medical", data=medical_form(name="矩阵医院"))
+    ids["hea"] = _request(app).id
+    submitters = {("civil_affairs", MAONAN): "submitter-civ", ("health", MAONAN): "submitter-health"}
+    if user in submitters:  # the district's own staff: the submitters themselves
+        AuthActions(client).logout()
+        AuthActions(client).login(submitters[user])
+    else:
+        _login(make, client, user[0], user[1], "matrix-user")
+    url = path.format(**ids)
+    answer = client.get(url) if method == "GET" else client.post(url, data={"reason": "矩阵测试"})
+    assert answer.status_code == expected[column]
