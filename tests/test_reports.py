@@ -173,14 +173,19 @@ def _approved_q4(make, client):
     _decide(client, "approve", 1)
 
 
-def test_a_back_dated_change_after_approval_warns_then_shows_on_the_report(app, client, make, register):
+def _city_edits_other_home(make, client, other: int, **changes) -> dict:
+    """With 2022-Q4 of 茂南 approved, the city's civil-affairs staff fill 茂南夕阳红养老院's edit form."""
     _approved_q4(make, client)
     _login(make, client, "civil_affairs", None, "mz-city")
-    other = register["other"]
     edit = client.get(f"/institutions/{other}/edit").text
     version = re.search(r'name="version" type="hidden" value="(\d+)"', edit).group(1)
-    form = {"name": "茂南夕阳红养老院", "region_code": MAONAN, "opened_on": "2023-02-01", "beds_total": "80",
-            "version": version}
+    return {"name": "茂南夕阳红养老院", "region_code": MAONAN, "opened_on": "2018-01-01", "beds_total": "80",
+            "version": version} | changes
+
+
+def test_a_back_dated_change_after_approval_warns_then_shows_on_the_report(app, client, make, register):
+    other = register["other"]
+    form = _city_edits_other_home(make, client, other, opened_on="2023-02-01")
     warned = client.post(f"/institutions/{other}/edit", data=form)
     assert warned.status_code == 200
     assert "将改变已审核的 2022年第四季度 茂南区 数据" in warned.text
@@ -196,13 +201,8 @@ def test_a_back_dated_change_after_approval_warns_then_shows_on_the_report(app, 
 
 
 def test_a_change_that_leaves_approved_figures_alone_saves_without_a_warning(app, client, make, register):
-    _approved_q4(make, client)
-    _login(make, client, "civil_affairs", None, "mz-city")
     other = register["other"]
-    edit = client.get(f"/institutions/{other}/edit").text
-    version = re.search(r'name="version" type="hidden" value="(\d+)"', edit).group(1)
-    form = {"name": "茂南夕阳红养老院", "region_code": MAONAN, "opened_on": "2018-01-01", "beds_total": "90",
-            "version": version}
+    form = _city_edits_other_home(make, client, other, beds_total="90")
     assert client.post(f"/institutions/{other}/edit", data=form).status_code == 302
     assert "审核后有变动" not in client.get(f"/reports/{Q4}/{MAONAN}").text
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from registry import permissions
 from registry.display import XLSX, attachment
@@ -66,13 +65,12 @@ def period_view(key: str):
     )
 
 
-def _version(period: periods.Period, region: str, versions: list[PeriodReport]) -> PeriodReport | None:
-    """The version asked for (`?v=N`), else the newest."""
+def _chosen(versions: list[PeriodReport], required: bool = False) -> PeriodReport | None:
+    """The version asked for (`?v=N`) among `versions` (newest first), else the newest; 404 when the one asked
+    for is not among them, or when one is `required` and there is none."""
     wanted = request.args.get("v", type=int)
-    if wanted is None:
-        return versions[0] if versions else None
-    found = next((v for v in versions if v.version == wanted), None)
-    if found is None:
+    found = next((v for v in versions if wanted is None or v.version == wanted), None)
+    if found is None and (wanted is not None or required):
         abort(404)
     return found
 
@@ -84,7 +82,7 @@ def region_view(key: str, region: str):
     period, place = _period(key), _region(region)
     today = clock.today()
     versions = reports.versions(period, place.code)
-    shown = _version(period, place.code, versions)
+    shown = _chosen(versions)
     newest = versions[0] if versions else None
     ended = period.last_day < today
     snapshot = shown.snapshot if shown else (reports.preview(period, place.code) if ended else None)
@@ -181,15 +179,7 @@ def _step(period: periods.Period, place: Region, action, done: str):
 
 def _approved_version(period: periods.Period, place: Region) -> PeriodReport:
     """The version to export or print: `?v=N` when approved, else the newest approved one; 404 when none."""
-    query = select(PeriodReport).where(PeriodReport.period == period.key, PeriodReport.region_code == place.code,
-                                       PeriodReport.status == APPROVED)
-    wanted = request.args.get("v", type=int)
-    if wanted is not None:
-        query = query.where(PeriodReport.version == wanted)
-    report = db.session.scalar(query.order_by(PeriodReport.version.desc()).limit(1))
-    if report is None:
-        abort(404)
-    return report
+    return _chosen([v for v in reports.versions(period, place.code) if v.status == APPROVED], required=True)
 
 
 @bp.route("/<key>/<region>/report.xlsx")
