@@ -26,7 +26,8 @@ from registry.services.periods import Period
 
 THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-WIDTHS = (6, 46, 8, 10, 10, 12, 16, 12, 10)  # 序号 指标 条款 分子 分母 数值 目标 差距 达标
+WIDTHS = (6, 46, 8, 10, 10, 12, 20, 12, 10)
+SYMBOLS = {">=": "≥", "<=": "≤", "==": "="}  # 序号 指标 条款 分子 分母 数值 目标 差距 达标
 
 
 def _person(user) -> str:
@@ -41,11 +42,11 @@ def _local_day(moment) -> str:
 
 
 def target_text(target: dict[str, Any] | None, share: bool) -> str:
-    """≥ 10（2022-12-31）, or ≥ 100%, as the form writes a target."""
+    """≥ 10（2022-12-31）, or ≥ 100%（…）, as the form writes a target."""
     if target is None:
         return ""
     value = f"{target['value'] * 100:g}%" if share else f"{target['value']:g}"
-    return f"{target['comparator']} {value}（{target['deadline']}）"
+    return f"{SYMBOLS.get(target['comparator'], target['comparator'])} {value}（{target['deadline']}）"
 
 
 def gap_value(target: dict[str, Any] | None, share: bool) -> Any:
