@@ -94,7 +94,7 @@ def test_the_openapi_document_is_public(client):
     assert status == 200
     assert data["openapi"] == "3.0.3"
     assert {"/institutions", "/institutions/{institution_id}", "/agreements",
-            "/agreements/{agreement_id}", "/compliance"} <= set(data["paths"])
+            "/agreements/{agreement_id}", "/compliance", "/change-requests", "/reports"} <= set(data["paths"])
 
 
 # --- filters and pagination -------------------------------------------------------------------

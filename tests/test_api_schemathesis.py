@@ -13,12 +13,14 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.factories import DIANBAI, GAOZHOU
+from tests.factories import DIANBAI, GAOZHOU, MAONAN
+from tests.test_api_review import decide_change, request_change, submit_report
 
 
 @pytest.fixture()
-def token(make) -> str:
-    """A city administrator's token, on a small register that lives for the whole run."""
+def token(app, make) -> str:
+    """A city administrator's token, on a small register that lives for the whole run:
+    change requests pending, approved and returned, and 茂南's approved report of 2022-Q4."""
     home = make.home(name="滨江颐养院", lat=21.66, lon=110.92, rating="2A")
     unit = make.medical(host=home, medical_type="医务室", name="滨江颐养院医务室")
     hospital = make.medical(region=DIANBAI, name="电白人民医院", lat=21.5, lon=111.0)
@@ -27,6 +29,11 @@ def token(make) -> str:
     make.agreement(home, hospital, services=("健康管理", "急救"))
     make.agreement(closed, hospital, valid_to=date(2022, 12, 31))
     make.agreement(closed, unit, terminated_on=date(2022, 1, 1))
+    district, city = make.user("civil_affairs", MAONAN), make.user("civil_affairs")
+    request_change(app, district, "茂南待审养老院")
+    decide_change(app, request_change(app, district, "茂南通过养老院"), city)
+    decide_change(app, request_change(app, district, "茂南退回养老院"), city, reason="缺少备案号")
+    submit_report(app, MAONAN, make.user("health", MAONAN), make.user("health"))
     return make.token(make.user("admin", username="api-admin"))[1]
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.services import reports, review
 from registry.services.formats import columns
 from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS
 from registry.services.institutions import SORTS as INSTITUTION_SORTS
-from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, SERVICES
+from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, REVIEWERS, SERVICES
 
 MAX_PER_PAGE = 200
 MAX_PAGE = 2**31 - 1
@@ -23,6 +24,8 @@ INSTITUTION_STATUSES = ("operating", "closed")  # institutions.filtered, on toda
 HOSTED = ("yes", "no")
 
 NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL; the API refuses it with 400
+# A period as periods.Period.parse reads it: a year from 2020 (FIRST_YEAR) to 9998, then maybe a quarter.
+PERIOD = "^(20[2-9][0-9]|2[1-9][0-9]{2}|[3-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])(-Q[1-4])?$"
 
 
 def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
@@ -30,6 +33,7 @@ def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
 
 
 DAY = {"type": "string", "format": "date"}
+MOMENT = {"type": "string", "format": "date-time", "description": "UTC 时间，如 2026-12-07T08:00:00Z"}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -113,6 +117,37 @@ def _page(item: str) -> dict[str, Any]:
     })
 
 
+CHANGE_REQUEST_PROPERTIES: dict[str, Any] = {
+    "id": {"type": "integer"},
+    "subject": {"type": "string", "enum": list(review.SUBJECTS),
+                "description": "对象：养老机构 / 医疗卫生机构 / 签约协议 / 导入文件"},
+    "action": {"type": "string", "enum": list(review.ACTIONS), "description": "新增 / 修改 / 停业 / 终止 / 导入"},
+    "department": {"type": "string", "enum": sorted(set(REVIEWERS.values())),
+                   "description": "审核部门：civil_affairs 市民政局，health 市卫健局"},
+    "region": {"type": "string", "description": "所属区县代码"},
+    "entity": {"type": "string", "enum": sorted(set(review.ENTITIES.values())), "description": "记录所在的表"},
+    "entity_id": _nullable("integer", description="记录 id；尚未通过的新增为 null"),
+    "summary": {"type": "string", "description": "记录名称或编号、文件名"},
+    "values": {"type": "object", "description": "申请的值（记录以 id、日期以 YYYY-MM-DD 表示）"},
+    "before": _nullable("object", description="提交时这些字段的原值；新增与导入为 null"),
+    "status": {"type": "string", "enum": list(review.STATUSES), "description": "待审核 / 已通过 / 已退回 / 已撤回"},
+    "submitted_by": {"type": "string", "description": "提交人用户名"},
+    "submitted_at": MOMENT,
+    "decided_by": _nullable("string", description="审核人用户名；未审核或已撤回时为 null"),
+    "decided_at": _nullable("string", format="date-time", description="审核或撤回的时间（UTC）"),
+    "reason": {"type": "string", "description": "退回原因（未退回时为空）"},
+    "impact": _nullable("array", description="提交时估算的指标变化；未知时为 null", items={
+        "type": "object", "required": ["indicator", "region", "value", "denominator"],
+        "properties": {
+            "indicator": {"type": "string"},
+            "region": {"type": "string", "description": "区县代码"},
+            "value": {"type": "integer", "description": "数量（比例为分子）的变化"},
+            "denominator": {"type": "integer", "description": "分母的变化（非比例为 0）"},
+        },
+        "additionalProperties": False,
+    }),
+}
+
 FIGURE = {
     "type": "object",
     "required": ["value"],
@@ -156,6 +191,28 @@ SCHEMAS: dict[str, Any] = {
         "met": {"type": "boolean"},
         "overdue": {"type": "boolean"},
     }),
+    "ChangeRequest": _object(CHANGE_REQUEST_PROPERTIES),
+    "ChangeRequestPage": _page("ChangeRequest"),
+    "RegionReport": _object({
+        "status": {"type": "string", "enum": list(reports.STATUSES),
+                   "description": "未上报 / 已上报 / 已退回 / 已审核（最新一版）"},
+        "version": _nullable("integer", minimum=1, description="最新一版的版本号；未上报时为 null"),
+        "submitted_at": _nullable("string", format="date-time", description="最新一版的上报时间（UTC）"),
+        "decided_at": _nullable("string", format="date-time", description="最新一版的审核或退回时间（UTC）"),
+        "late": {"type": "boolean", "description": "首次上报晚于截止日，或截止日已过仍未上报"},
+    }),
+    "PeriodReports": _object({
+        "period": {"type": "string", "description": "报告期，如 2022-Q4 或 2022"},
+        "label": {"type": "string", "description": "报告期名称，如 2022年第四季度"},
+        "as_of": DAY,
+        "deadline": DAY,
+        "approved": {"type": "integer", "minimum": 0, "description": "全市已审核通过的区县数"},
+        "regions": {"type": "object", "additionalProperties": _ref("RegionReport"),
+                    "description": "区县代码 → 上报情况；区县用户只见本区县"},
+        "indicators": {"type": "object", "additionalProperties": _ref("Indicator"),
+                       "description": "city 为已审核区县上报数据之和；regions 为各区县最新一版的数据"
+                                      "（未上报时 value 为 null）"},
+    }),
     "ComplianceReport": _object({
         "as_of": DAY,
         "target_set": _nullable("string", description="目标集 id；不存在时为 null（targets 为空）"),
@@ -172,7 +229,7 @@ DOCUMENT: dict[str, Any] = {
         "description": (
             "茂名市医养结合登记系统的只读接口。以登录会话或 `Authorization: Bearer <令牌>` 认证；"
             "数据范围与网页相同：区县用户只见本区县的记录，范围外的记录答 404。"
-            "字段名与导入导出格式（DESIGN §8）一致，日期为 YYYY-MM-DD。"
+            "字段名与导入导出格式（DESIGN §8）一致，日期为 YYYY-MM-DD，时间为 UTC（如 2026-12-07T08:00:00Z）。"
         ),
     },
     "servers": [{"url": "/api/v1"}],
@@ -245,6 +302,33 @@ DOCUMENT: dict[str, Any] = {
                            "目标集 id；不存在时 target_set 为 null；含 NUL 字符时 400"),
                 ],
                 "responses": {"200": _response("指标报告", "ComplianceReport"), **ERRORS},
+            },
+        },
+        "/change-requests": {
+            "get": {
+                "operationId": "listChangeRequests",
+                "summary": "变更申请列表",
+                "description": "用户可见的待审核变更（本人提交的；本部门的，区县人员限本区县；区县官员本区县的），"
+                               "最新的在前，分页。",
+                "parameters": [
+                    _choice("status", review.STATUSES, "状态：待审核 / 已通过 / 已退回 / 已撤回（不给时全部）"),
+                    *PAGING,
+                ],
+                "responses": {"200": _response("一页变更申请", "ChangeRequestPage"), **ERRORS},
+            },
+        },
+        "/reports": {
+            "get": {
+                "operationId": "getPeriodReports",
+                "summary": "报告期上报情况",
+                "description": "DESIGN §9：各区县该报告期的上报状态与数据，全市为已审核区县数据之和；"
+                               "尚未结束的报告期各区县均为未上报。",
+                "parameters": [
+                    {"name": "period", "in": "query", "required": True,
+                     "schema": {"type": "string", "pattern": PERIOD}, "example": "2022-Q4",
+                     "description": "报告期：年度（如 2022）或季度（如 2022-Q4），2020 年起；缺少或无效时 400"},
+                ],
+                "responses": {"200": _response("报告期上报情况", "PeriodReports"), **ERRORS},
             },
         },
         "/openapi.json": {

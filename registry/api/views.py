@@ -1,4 +1,5 @@
-"""API endpoints: institutions, agreements and the compliance report, read-only, scoped like the pages.
+"""API endpoints: institutions, agreements, the compliance report, change requests and period reports,
+read-only, scoped like the pages.
 
 The query string is checked strictly: a parameter that is given must hold a value
 the OpenAPI document allows, else 400 with a Chinese message (never a silent default).
@@ -30,12 +31,13 @@ from registry.api.openapi import (
 )
 from registry.errors import request_id
 from registry.extensions import csrf, db
-from registry.models import Agreement, Institution, clock
+from registry.models import Agreement, ChangeRequest, Institution, clock
 from registry.services import agreements as agreement_service
-from registry.services import compliance, geo
+from registry.services import compliance, geo, reports, review
 from registry.services import institutions as institution_service
 from registry.services.formats import serialise
 from registry.services.infra import compliance_cache
+from registry.services.periods import Period, UnknownPeriod
 from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, SERVICES
 
 csrf.exempt(bp)
@@ -172,6 +174,30 @@ def agreement(agreement_id: int):
     record = permissions.get_agreement_or_404(current_user, _record_id(agreement_id))
     status = agreement_service.status_on(record, clock.today())
     return jsonify(serialise.agreement_detail(record, status, geo.distance_km(record.eldercare, record.medical)))
+
+
+@bp.route("/change-requests")
+@login_required
+def change_requests():
+    """Change requests (待审核变更) the user may read, newest first, by status, paged."""
+    filters = review.ListFilters(status=_choice("status", review.STATUSES), descending=True)
+    query = permissions.change_requests_for(current_user).options(
+        selectinload(ChangeRequest.submitted_by), selectinload(ChangeRequest.decided_by))
+    page = _one_page(review.filtered(query, filters))
+    return jsonify(serialise.page(page, [serialise.change_request(r) for r in page.items]))
+
+
+@bp.route("/reports")
+@login_required
+def period_reports():
+    """A period's reports (上报, DESIGN §9): each region's status and figures, the city's approved sum."""
+    try:
+        period = Period.parse(_text("period"))
+    except UnknownPeriod as error:
+        raise InvalidQuery(str(error)) from None
+    statuses = reports.region_statuses(period, clock.today())
+    return jsonify(serialise.period_reports(period, reports.deadline(period), statuses, reports.approved_figures(statuses),
+                                            permissions.report_regions(current_user)))
 
 
 @bp.route("/openapi.json")

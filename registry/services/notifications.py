@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from registry import permissions
 from registry.extensions import db
-from registry.models import Agreement, ChangeRequest, User
+from registry.models import Agreement, ChangeRequest, PeriodReport, User
 from registry.models.review import APPROVED, PENDING, RETURNED, SUBMITTED
 from registry.services import periods, reports, todo
 
@@ -66,8 +66,8 @@ def notices(user: User, today: date) -> list[Notice]:
             found.append(Notice("report_due", len(waiting), "reports.region_view",
                                 (("key", waiting[0].key), ("region", user.region_code))))
     if permissions.decides_reports(user):
-        submitted = [r for r in db.session.scalars(reports.latest_versions()) if r.status == SUBMITTED]
-        found.append(Notice("reports_waiting", len(submitted), "reports.index"))
+        found.append(Notice("reports_waiting", _count(reports.latest_versions().where(PeriodReport.status == SUBMITTED)),
+                            "reports.index"))
     expiring = permissions.agreements_for(user).where(Agreement.active_on(today),
                                                       Agreement.expires_within(today, todo.EXPIRY_NOTICE_DAYS))
     found.append(Notice("expiring", _count(expiring), "compliance.todo_list"))

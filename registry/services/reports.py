@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from registry.extensions import db
 from registry.models import AuditEvent, PeriodReport, Region, ReportAmendment, User
@@ -212,19 +213,24 @@ class CityFigure:
     live: compliance.Figure
 
 
-def city_figures(statuses: list[RegionStatus], live: compliance.Report) -> dict[str, CityFigure]:
-    """Each indicator's sum over the regions whose report is approved, and the register's figure now."""
-    approved = [s.report.snapshot for s in statuses if s.status == APPROVED]
+def approved_figures(statuses: list[RegionStatus]) -> dict[str, compliance.Figure]:
+    """Each indicator's sum over the regions whose report is approved: the city's reported figure."""
+    approved = [s.report.snapshot["indicators"] for s in statuses if s.status == APPROVED]
     found = {}
     for key, indicator in compliance.INDICATORS.items():
-        entries = [snapshot["indicators"][key] for snapshot in approved if key in snapshot["indicators"]]
+        entries = [figures[key] for figures in approved if key in figures]
         if indicator.share:
-            figure = compliance.Figure.share(sum(e["numerator"] or 0 for e in entries),
-                                             sum(e["denominator"] or 0 for e in entries))
+            found[key] = compliance.Figure.share(sum(e["numerator"] or 0 for e in entries),
+                                                 sum(e["denominator"] or 0 for e in entries))
         else:
-            figure = compliance.Figure(sum(e["value"] or 0 for e in entries))
-        found[key] = CityFigure(figure, live.figure(key, compliance.CITY))
+            found[key] = compliance.Figure(sum(e["value"] or 0 for e in entries))
     return found
+
+
+def city_figures(statuses: list[RegionStatus], live: compliance.Report) -> dict[str, CityFigure]:
+    """Each indicator's approved sum beside the register's figure now (on the period's last day)."""
+    return {key: CityFigure(figure, live.figure(key, compliance.CITY))
+            for key, figure in approved_figures(statuses).items()}
 
 
 # --- changes after approval -----------------------------------------------------------------------
@@ -260,8 +266,12 @@ def warning(reports: list[PeriodReport]) -> str:
 
 
 def approved_reports() -> list[PeriodReport]:
-    """The approved reports that stand: each period and region's newest version, when it is approved."""
-    return [r for r in db.session.scalars(latest_versions()) if r.status == APPROVED]
+    """The approved reports that stand: each period and region's newest version, when it is approved.
+
+    Their snapshots are not loaded (a save asks this; `drift` loads one when a page shows it).
+    """
+    query = latest_versions().where(PeriodReport.status == APPROVED).options(defer(PeriodReport.snapshot))
+    return list(db.session.scalars(query))
 
 
 @contextmanager

@@ -490,7 +490,8 @@ def filtered(query: Select, filters: ListFilters) -> Select:
         query = query.where(or_(containing(filters.q, ChangeRequest.summary),
                                 ChangeRequest.submitted_by_id.in_(submitters)))
     column = SORTS.get(filters.sort, ChangeRequest.submitted_at)
-    return query.order_by(column.desc() if filters.descending else column.asc(), ChangeRequest.id)
+    order = (column.desc(), ChangeRequest.id.desc()) if filters.descending else (column.asc(), ChangeRequest.id)
+    return query.order_by(*order)
 
 
 def mark_seen(user: User, requests: list[ChangeRequest]) -> None:
