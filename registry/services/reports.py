@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
+from registry.display import region_names
 from registry.extensions import db
 from registry.models import AuditEvent, PeriodReport, Region, ReportAmendment, User
 from registry.models.clock import utcnow
@@ -260,7 +261,7 @@ class BackdatedChange(Exception):
 
 def warning(reports: list[PeriodReport]) -> str:
     """将改变已审核的 2022年第四季度 茂南区 数据, for each report."""
-    names = {r.code: r.name for r in db.session.scalars(select(Region))}
+    names = region_names()
     return "；".join(_("将改变已审核的 %(period)s %(region)s 数据", period=Period.parse(r.period).label,
                        region=names.get(r.region_code, r.region_code)) for r in reports)
 

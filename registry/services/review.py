@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Select, or_, select
 
 from registry import permissions
+from registry.display import region_names
 from registry.extensions import db
 from registry.models import (
     Agreement,
@@ -34,7 +35,6 @@ from registry.models import (
     ChangeRequest,
     ImportUpload,
     Institution,
-    Region,
     User,
     clock,
 )
@@ -418,8 +418,7 @@ def shown(field: str, value: Any) -> str:
         record = db.session.get(Institution, value)
         return f"{record.name}（{record.code}）" if record else str(value)
     if field == "region_code":
-        region = db.session.get(Region, value)
-        return region.name if region else value
+        return region_names().get(value, value)
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if isinstance(value, list):
@@ -445,7 +444,7 @@ def differences(request: ChangeRequest) -> list[FieldChange]:
 
 def impact_lines(moved: list[dict[str, Any]] | None) -> list[str]:
     """茂南区 养老机构设立的医疗机构 +1 (a share: 分子 +1，分母 +1), one line per indicator and region."""
-    names = {r.code: r.name for r in db.session.scalars(select(Region))}
+    names = region_names()
     lines = []
     for item in moved or []:
         indicator = compliance.INDICATORS.get(item["indicator"])
