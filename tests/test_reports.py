@@ -12,9 +12,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from registry.extensions import db
-from registry.models import Institution, PeriodReport, ReportAmendment, TrainingRecord
+from registry.models import ChangeRequest, Institution, PeriodReport, ReportAmendment, TrainingRecord
 from registry.services import compliance
-from tests.conftest import AuthActions
+from tests.conftest import AuthActions, confirm_upload
 from tests.factories import DIANBAI, GAOZHOU, MAONAN
 
 Q4 = "2022-Q4"
@@ -301,3 +301,46 @@ def test_an_approved_report_exports_for_its_region_only(app, client, make, regis
         _login(make, client, role, region, f"export-{role}-{region}")
         assert client.get(f"/reports/{Q4}/{MAONAN}/report.xlsx").status_code == answer, (role, region)
         assert client.get(f"/reports/{Q4}/{MAONAN}/print").status_code == answer, (role, region)
+
+
+def test_an_import_that_changes_an_approved_report_is_confirmed_first(app, client, make, register):
+    _approved_q4(make, client)
+    _login(make, client, "civil_affairs", None, "mz-city")
+    text = "机构类别,机构名称,所属区县,成立日期,床位数\n养老机构,补录的老养老院,茂南区,2020-03-01,50\n"
+    report = client.post("/data/import", data={"file": (io.BytesIO(text.encode("utf-8-sig")), "补录.csv")},
+                         content_type="multipart/form-data", follow_redirects=True)
+    assert "此文件将改变已审核的上报数据" in report.text and "2022年第四季度 茂南区" in report.text
+    refused = confirm_upload(client, report.text)
+    assert "请勾选确认后再导入" in refused.text
+    with app.app_context():
+        assert db.session.scalar(select(Institution.id).where(Institution.name == "补录的老养老院")) is None
+    token = re.search(r'/data/import/([^/"]+)/confirm', report.text).group(1)
+    job = re.search(r'name="job" value="([^"]+)"', report.text).group(1)
+    client.post(f"/data/import/{token}/confirm", data={"job": job, "confirm_backdated": "1"})
+    with app.app_context():
+        assert db.session.scalar(select(Institution.id).where(Institution.name == "补录的老养老院")) is not None
+        assert db.session.scalar(select(ReportAmendment.event_id)) is not None
+    assert "审核后有变动" in client.get(f"/reports/{Q4}/{MAONAN}").text
+
+
+def test_approving_a_request_that_changes_an_approved_report_needs_the_box_ticked(app, client, make, register):
+    _approved_q4(make, client)
+    _login(make, client, "civil_affairs", MAONAN, "mz-maonan")
+    other = register["other"]
+    edit = client.get(f"/institutions/{other}/edit").text
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', edit).group(1)
+    client.post(f"/institutions/{other}/edit", data={"name": "茂南夕阳红养老院", "region_code": MAONAN,
+                                                     "opened_on": "2023-02-01", "beds_total": "80", "version": version})
+    with app.app_context():
+        request_id = db.session.scalar(select(ChangeRequest.id))
+    _login(make, client, "civil_affairs", None, "mz-city")
+    page = client.get(f"/review/{request_id}").text
+    assert "通过后将改变已审核的上报数据" in page and "2022年第四季度 茂南区" in page and "confirm_backdated" in page
+    refused = client.post(f"/review/{request_id}/approve", data={}, follow_redirects=True)
+    assert "请勾选确认后再通过" in refused.text
+    with app.app_context():
+        assert db.session.get(Institution, other).opened_on == date(2018, 1, 1)
+    client.post(f"/review/{request_id}/approve", data={"confirm_backdated": "y"})
+    with app.app_context():
+        assert db.session.get(Institution, other).opened_on == date(2023, 2, 1)
+        assert db.session.scalar(select(ReportAmendment.event_id)) is not None
