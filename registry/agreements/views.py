@@ -58,6 +58,7 @@ def index():
     return render_template(
         "agreements/list.html", page=page, filters=filters, regions=regions, today=today,
         status_on=service.status_on, can_create=permissions.can_create(current_user, "agreement"),
+        waiting=review.waiting_creations(current_user, vocab.AGREEMENT),
     )
 
 

@@ -64,6 +64,7 @@ def _list(kind: str):
         today=clock.today(),
         can_create=permissions.can_create(current_user, kind),
         export_args=request.args.to_dict() | {"kind": kind},
+        waiting=review.waiting_creations(current_user, kind),
     )
 
 

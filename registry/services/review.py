@@ -24,7 +24,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Select, or_, select
+from sqlalchemy import Date, Select, func, or_, select
 
 from registry import permissions
 from registry.display import region_names
@@ -385,6 +385,13 @@ def approve_import(request: ChangeRequest, reviewer: User) -> None:
 
 
 # --- what the pages show --------------------------------------------------------------------------
+
+
+def waiting_creations(user: User, subject: str) -> int:
+    """How many new records of `subject` the user asked for that still wait (a list page reminds them)."""
+    return db.session.scalar(select(func.count()).select_from(ChangeRequest).where(
+        ChangeRequest.submitted_by_id == user.id, ChangeRequest.subject == subject,
+        ChangeRequest.action == "create", ChangeRequest.status == PENDING)) or 0
 
 
 def request_for_upload(upload: ImportUpload) -> ChangeRequest | None:
