@@ -10,6 +10,7 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.models import Region
 from registry.services.compliance import CITY, INDICATORS
+from registry.services.periods import Period
 
 LOCALES = ("zh_Hans_CN", "en")
 # Review and reporting steps: their events carry a status and a reason, not a record's fields.
@@ -63,7 +64,8 @@ def audit_summary(event) -> str:
     """An audit event's summary in the reader's language.
 
     A target has no name of its own: it is named from its snapshot (indicator, scope,
-    deadline) when shown, so the log reads in whichever language the reader chose.
+    deadline) when shown, and a period report from its period, region and version, so the
+    log reads in whichever language the reader chose.
     """
     if event.entity == "targets":
         snapshot = event.after or event.before or {}
@@ -72,5 +74,10 @@ def audit_summary(event) -> str:
             scope = snapshot.get("scope")
             where = _("全市") if scope == CITY else region_names().get(scope, scope or "")
             return f"{indicator.short} · {where} · {snapshot.get('deadline') or ''}"
+    summary = event.summary
+    if event.entity == "period_reports" and (event.after or {}).get("period"):
+        report = event.after
+        summary = (f"{Period.parse(report['period']).label} {region_names().get(report['region_code'], '')} "
+                   f"v{report['version']}")
     reason = (event.after or {}).get("reason") if event.entity in WORKFLOW_ENTITIES else None
-    return _("%(summary)s（原因：%(reason)s）", summary=event.summary, reason=reason) if reason else event.summary
+    return _("%(summary)s（原因：%(reason)s）", summary=summary, reason=reason) if reason else summary

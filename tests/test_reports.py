@@ -344,3 +344,13 @@ def test_approving_a_request_that_changes_an_approved_report_needs_the_box_ticke
     with app.app_context():
         assert db.session.get(Institution, other).opened_on == date(2023, 2, 1)
         assert db.session.scalar(select(ReportAmendment.event_id)) is not None
+
+
+def test_the_decision_forms_carry_the_version_they_were_shown(app, client, make, register):
+    _login(make, client, "health", MAONAN, "wj-maonan")
+    _submit(client)
+    _login(make, client, "health", None, "wj-city")
+    page = client.get(f"/reports/{Q4}/{MAONAN}").text
+    for action in ("approve", "return"):
+        form = re.search(rf'action="/reports/{Q4}/{MAONAN}/{action}".*?</form>', page, re.S).group(0)
+        assert re.findall(r'name="version"[^>]*value="([^"]*)"', form) == ["1"], action

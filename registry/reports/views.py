@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from registry import permissions
-from registry.display import XLSX, attachment
+from registry.display import XLSX, attachment, region_names
 from registry.extensions import db
 from registry.forms import EmptyForm
 from registry.models import PeriodReport, Region, clock
@@ -24,6 +24,11 @@ def _period(key: str) -> periods.Period:
         return periods.Period.parse(key)
     except periods.UnknownPeriod:
         abort(404)
+
+
+def _name(region: Region) -> str:
+    """The region's name in the interface's language."""
+    return region_names().get(region.code, region.name)
 
 
 def _region(code: str) -> Region:
@@ -97,7 +102,8 @@ def region_view(key: str, region: str):
         can_decide=is_newest and newest.status == SUBMITTED and permissions.decides_reports(current_user),
         drift=reports.drift(shown) if is_newest else [],
         amendments=reports.amendments(shown) if shown is not None and shown.status == APPROVED else [],
-        submit_form=EmptyForm(), decide_form=DecisionForm(), return_form=ReturnForm(),
+        submit_form=EmptyForm(), decide_form=DecisionForm(version=newest.version if newest else ""),
+        return_form=ReturnForm(version=newest.version if newest else ""),
     )
 
 
@@ -118,7 +124,7 @@ def submit(key: str, region: str):
     else:
         db.session.commit()
         flash(_("已上报%(period)s %(region)s 的数据（第 %(version)s 版），等待市卫生健康局审核。",
-                period=period.label, region=place.name, version=report.version), "success")
+                period=period.label, region=_name(place), version=report.version), "success")
     return redirect(url_for(".region_view", key=period.key, region=place.code))
 
 
@@ -145,7 +151,7 @@ def approve(key: str, region: str):
     if report is None:
         return redirect(url_for(".region_view", key=period.key, region=place.code))
     return _step(period, place, lambda: reports.approve(report, current_user),
-                 _("已审核通过%(period)s %(region)s 的上报数据。", period=period.label, region=place.name))
+                 _("已审核通过%(period)s %(region)s 的上报数据。", period=period.label, region=_name(place)))
 
 
 @bp.route("/<key>/<region>/return", methods=["POST"])
@@ -162,7 +168,7 @@ def return_report(key: str, region: str):
     if report is None:
         return redirect(url_for(".region_view", key=period.key, region=place.code))
     return _step(period, place, lambda: reports.return_(report, current_user, form.reason.data),
-                 _("已退回%(period)s %(region)s 的上报数据。", period=period.label, region=place.name))
+                 _("已退回%(period)s %(region)s 的上报数据。", period=period.label, region=_name(place)))
 
 
 def _step(period: periods.Period, place: Region, action, done: str):
@@ -190,7 +196,7 @@ def export(key: str, region: str):
     report = _approved_version(period, place)
     body = report_workbook.build(report, place, period)
     return Response(body, mimetype=XLSX, headers={"Content-Disposition": attachment(
-        f"医养结合指标上报-{period.key}-{place.name}.xlsx")})
+        _("医养结合指标上报-%(period)s-%(region)s.xlsx", period=period.key, region=_name(place)))})
 
 
 @bp.route("/<key>/<region>/print")

@@ -131,8 +131,7 @@ def submit(period: Period, region: str, user: User, today: date) -> PeriodReport
             db.session.flush()
     except IntegrityError:
         raise ReportRefused(_("该报告刚被他人上报，请刷新后查看")) from None
-    audit.record("submit", report, after={"period": report.period, "region_code": region, "version": report.version},
-                 summary=_summary(report), user=user)
+    audit.record("report", report, after=_identity(report), summary=_summary(report), user=user)
     return report
 
 
@@ -143,7 +142,7 @@ def _decide(report: PeriodReport, user: User, status: str, reason: str = "") -> 
     before = {"status": report.status}
     report.status, report.decided_by_id, report.decided_at, report.reason = status, user.id, utcnow(), reason
     audit.record("approve" if status == APPROVED else "return", report, before=before,
-                 after={"status": status, "reason": reason}, summary=_summary(report), user=user)
+                 after=_identity(report) | {"status": status, "reason": reason}, summary=_summary(report), user=user)
 
 
 def approve(report: PeriodReport, user: User) -> None:
@@ -156,6 +155,11 @@ def return_(report: PeriodReport, user: User, reason: str) -> None:
     if not (reason or "").strip():
         raise ReportRefused(_("请填写退回原因"))
     _decide(report, user, RETURNED, reason.strip()[:2000])
+
+
+def _identity(report: PeriodReport) -> dict[str, Any]:
+    """Which report an event is about: what the audit log names it by, in its reader's language."""
+    return {"period": report.period, "region_code": report.region_code, "version": report.version}
 
 
 def _summary(report: PeriodReport) -> str:

@@ -66,6 +66,9 @@ def register_home(page, *, with_mistakes: bool) -> None:
         expect(page.get_by_label("所属区县")).to_have_value("440902")
         page.get_by_label("护理型床位数").fill("120")
         page.get_by_role("button", name="保存").click()
+    # Opened in 2021, the home changes 茂南's approved 2022-Q4 report (the demo's): saved once confirmed.
+    expect(page.get_by_role("alert")).to_contain_text("将改变已审核的 2022年第四季度 茂南区 数据")
+    page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(HOME)
 
 
@@ -102,6 +105,9 @@ def test_journey_1_civil_affairs_registers_a_large_home_and_imports_homes(page, 
     expect(page.get_by_role("status").filter(has_text="检查通过")).to_be_visible()
     counts = page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="机构", exact=True))
     expect(counts.get_by_role("cell")).to_have_text(["2", "0", "0"])  # created, updated, unchanged
+    # Homes opened in 2019 and 2020 change 茂南's approved 2022-Q4 report: imported only once that is confirmed.
+    expect(page.get_by_role("alert").filter(has_text="此文件将改变已审核的上报数据")).to_contain_text("2022年第四季度 茂南区")
+    page.get_by_label("我已知晓，仍要导入").check()
     page.get_by_role("button", name="确认导入").click()
     expect(page.get_by_role("status").filter(has_text="导入完成")).to_contain_text("机构新增 2")
     page.get_by_role("navigation", name="主菜单").get_by_role("link", name="养老机构").click()
@@ -133,6 +139,9 @@ def test_journey_2_health_files_the_unit_and_records_an_agreement(page):
     page.get_by_label("医疗机构类型").select_option(label="护理站")
     expect(page.get_by_label("所属区县")).to_have_value("440902")
     page.get_by_label("成立日期").fill("2022-03-01")
+    page.get_by_role("button", name="保存").click()
+    # The unit counts in 茂南's approved 2022-Q4 report: saved once confirmed.
+    expect(page.get_by_role("alert")).to_contain_text("将改变已审核的 2022年第四季度 茂南区 数据")
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(UNIT)
     page.get_by_role("link", name=HOME, exact=True).click()

@@ -70,8 +70,18 @@ def test_axe_finds_nothing_serious_on_the_main_pages(csp_free_page, tmp_path):
     urls = record_urls(page)
     for path in ("/", "/homes", "/medical", "/agreements", urls["home"], urls["agreement"],
                  "/institutions/new?kind=eldercare", "/agreements/new", "/compliance", "/compliance/todo",
-                 "/map", "/data/import", "/admin/users", "/admin/audit"):
+                 "/map", "/data/import", "/admin/users", "/admin/audit",
+                 "/review", "/review/mine", "/notifications", "/reports", "/reports/2022-Q4", "/reports/2022-Q4/440902"):
         page.goto(path)
+        found += axe_violations(page)
+    # A pending request and a submitted report, with their decision forms.
+    page.goto("/review?status=pending")
+    page.locator("tbody tr").first.get_by_role("link").last.click()
+    found += axe_violations(page)
+    page.goto("/reports/2022-Q4")
+    submitted = page.get_by_role("row").filter(has_text="已上报")  # 高州市's, unless a journey decided it already
+    if submitted.count():
+        submitted.get_by_role("link").first.click()
         found += axe_violations(page)
     for path in ("/institutions/new?kind=eldercare", "/agreements/new"):  # forms showing their errors
         page.goto(path)
@@ -124,13 +134,16 @@ CHROME = """() => {
 
 
 def data_texts() -> list[str]:
-    """What the demo register holds (names, addresses, people, the policy's title): data, not chrome."""
+    """What the demo register holds (names, addresses, people, reasons, the policy's title): data, not chrome."""
     demo = json.loads((ROOT / "seeds" / "demo.json").read_text(encoding="utf-8"))
     found = [i[k] for i in demo["institutions"] for k in ("name", "address") if i.get(k)]
     found += [u["full_name"] for u in demo["users"]]
     found += [t["organiser"] for t in demo["training"] if t.get("organiser")]
     found += [str(a[k]) for a in demo["agreements"] for k in a
               if isinstance(a[k], str) and CJK.search(a[k]) and k not in ("services",)]
+    requests = demo["review"]["requests"]  # the demo's change requests: what they ask for, and why one was returned
+    found += [r["values"][k] for r in requests for k in ("name", "address") if r["values"].get(k)]
+    found += [r["reason"] for r in requests if r.get("reason")]
     for path in (ROOT / "seeds" / "target_sets").glob("*.json"):
         target_set = json.loads(path.read_text(encoding="utf-8"))
         found += [target_set["title"], target_set["document_no"]]

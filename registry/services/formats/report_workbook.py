@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from registry.display import region_names
 from registry.models import PeriodReport, Region
 from registry.models.clock import registry_zone
 from registry.services import reports
@@ -62,7 +63,8 @@ def _form_sheet(sheet: Worksheet, report: PeriodReport, region: Region, period: 
     sheet.merge_cells(f"A1:{last}1")
     sheet["A1"].font = Font(bold=True, size=16)
     sheet["A1"].alignment = Alignment(horizontal="center")
-    spreadsheets.append(sheet, [_("填报单位：%(region)s", region=region.name)] + [None] * 4
+    name = region_names().get(region.code, region.name)
+    spreadsheets.append(sheet, [_("填报单位：%(region)s", region=name)] + [None] * 4
                         + [_("统计期：%(period)s（截至 %(day)s）", period=period.label, day=report.as_of.isoformat())])
     sheet.merge_cells("A2:E2")
     sheet.merge_cells(f"F2:{last}2")
