@@ -111,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.auth import bp as auth_bp
     from registry.compliance import bp as compliance_bp
     from registry.data import bp as data_bp
+    from registry.help import bp as help_bp
     from registry.institutions import bp as institutions_bp
     from registry.main import bp as main_bp
     from registry.places import bp as places_bp
@@ -119,7 +120,7 @@ def register_blueprints(app: Flask) -> None:
     from registry.training import bp as training_bp
 
     for blueprint in (main_bp, auth_bp, institutions_bp, agreements_bp, compliance_bp, training_bp,
-                      data_bp, places_bp, review_bp, reports_bp, admin_bp, api_bp):
+                      data_bp, places_bp, review_bp, reports_bp, admin_bp, help_bp, api_bp):
         app.register_blueprint(blueprint)
 
 

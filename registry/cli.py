@@ -77,7 +77,7 @@ def create_user_command(username: str, role: str, region: str | None, full_name:
 
 @registry_group.command("compliance")
 @click.option("--as-of", "as_of", required=True, help="The day to count on, YYYY-MM-DD.")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON of DESIGN §8 alone on stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON of docs/indicators.md alone on stdout.")
 @click.option("--target-set", default=compliance.DEFAULT_TARGET_SET, show_default=True)
 def compliance_command(as_of: str, as_json: bool, target_set: str) -> None:
     """Indicators and targets as of a day: a readable table, or JSON."""
@@ -135,7 +135,7 @@ def import_command(path: Path, kind: str | None, profile_name: str | None, dry_r
                    on_duplicates: str) -> None:
     """Import a workbook (.xlsx, .xls), a CSV file, or a folder of institutions.csv / agreements.csv (all or nothing).
 
-    A file may be in the exchange format or in a bureau's own shape (DESIGN §8). A new row
+    A file may be in the exchange format or in a bureau's own shape (docs/exchange-format.md). A new row
     that may be an institution already registered (a close name in its region, or within
     200 m) is listed, and nothing is imported until --duplicates says what it is.
     """

@@ -68,7 +68,7 @@ def load(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
         "BABEL_DEFAULT_TIMEZONE": os.environ.get("REGISTRY_TIMEZONE", "Asia/Shanghai"),
-        # The registry's day (DESIGN §4): every default day, status and file-name date uses it.
+        # The registry's day (docs/indicators.md): every default day, status and file-name date uses it.
         "REGISTRY_TIMEZONE": os.environ.get("REGISTRY_TIMEZONE", "Asia/Shanghai"),
         "NEARBY_KM": float(os.environ.get("NEARBY_KM", "10")),
         "PAGE_SIZE": int(os.environ.get("PAGE_SIZE", "20")),
@@ -105,7 +105,7 @@ def load(instance_path: Path) -> dict:
         "JOBS_WORKER": os.environ.get("JOBS_WORKER", "thread").strip().lower(),
         # 1: each job runs inline as it is submitted, with no queue and no worker (the test suite).
         "JOBS_IMMEDIATE": os.environ.get("JOBS_IMMEDIATE", "") == "1",
-        # Review (DESIGN §9): a district's change that moves an indicator waits for the city bureau
+        # Review (docs/review-and-reporting.md): a district's change that moves an indicator waits for the city bureau
         # of its department; 0 turns review off (a deployment of one bureau).
         "REVIEW_CHANGES": os.environ.get("REVIEW_CHANGES", "1").strip() != "0",
         # A period's report is late when not submitted this many days after the period's last day.

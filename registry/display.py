@@ -32,7 +32,7 @@ def select_locale() -> str:
 
 
 def region_names() -> dict[str, str]:
-    """Region code → name in the interface language, in §2 order; read once per request."""
+    """Region code → name in the interface language, in the regions' order; read once per request."""
     if "region_names" not in g:
         english = select_locale() == "en"
         g.region_names = {

@@ -1,4 +1,4 @@
-"""Who may read and edit what (DESIGN §5), enforced in this one place.
+"""Who may read and edit what (docs/permissions.md), enforced in this one place.
 
 A record outside a user's scope answers 404, never 403, so its existence is
 not revealed; a record in scope that the role may not edit answers 403.
@@ -85,7 +85,7 @@ def agreements_for(user: User) -> Select:
 
 
 def editable_agreements(user: User) -> Select:
-    """Agreements the user may edit: the home's region (DESIGN §5), for the roles that edit them."""
+    """Agreements the user may edit: the home's region (docs/permissions.md), for the roles that edit them."""
     query = select(Agreement)
     if user.role not in EDITORS["agreement"]:
         return query.where(false())
@@ -228,7 +228,7 @@ def require_edit_training(user: User, record_id: int) -> TrainingRecord:
     return record
 
 
-# --- review and reporting (DESIGN §9) -----------------------------------------------------------------
+# --- review and reporting (docs/review-and-reporting.md) -----------------------------------------------
 
 
 def change_requests_for(user: User) -> Select:

@@ -1,4 +1,4 @@
-"""Fixed vocabularies of DESIGN §3: stored values and their labels.
+"""Fixed vocabularies (docs/data-model.md): stored values and their labels.
 
 Stored values are the Chinese terms the policy uses (they are what staff type
 in their spreadsheets); `label()` gives the display text in the current locale.
@@ -70,7 +70,7 @@ SERVICES = {
 }
 REFERRAL_SERVICES = frozenset({"双向转诊", "预约就诊绿色通道"})
 
-# Agreement status on a day (DESIGN §3).
+# Agreement status on a day (docs/data-model.md, "Active").
 PENDING, ACTIVE, PARTY_CLOSED, EXPIRED, TERMINATED = (
     "pending", "active", "party_closed", "expired", "terminated",
 )
@@ -111,7 +111,7 @@ AUDIT_ACTIONS = {
     "report": _l("上报"),
 }
 
-# Who reviews a district's change (DESIGN §9): the city bureau of the department that edits it.
+# Who reviews a district's change (docs/review-and-reporting.md): the city bureau of the department that edits it.
 AGREEMENT, IMPORT = "agreement", "import"
 REVIEWERS = {ELDERCARE: CIVIL_AFFAIRS, MEDICAL: HEALTH, AGREEMENT: HEALTH}
 BUREAUS = {CIVIL_AFFAIRS: _l("市民政局"), HEALTH: _l("市卫生健康局")}
@@ -122,7 +122,7 @@ def choices(vocabulary: dict, blank: str | None = None) -> list[SelectChoice]:
     options = [SelectChoice(value, label) for value, label in vocabulary.items()]
     return [SelectChoice("", blank), *options] if blank is not None else options
 
-# Field names as the change history shows them (DESIGN §8 labels).
+# Field names as the change history shows them (the exchange format's labels, docs/exchange-format.md).
 FIELD_LABELS = {
     "code": _l("机构编码"), "kind": _l("机构类别"), "name": _l("机构名称"), "uscc": _l("统一社会信用代码"),
     "region_code": _l("所属区县"), "address": _l("地址"), "lat": _l("纬度"), "lon": _l("经度"),

@@ -1,8 +1,8 @@
-"""Bureaus' own spreadsheets (DESIGN §8, issue 11), made by code, and the register behind them.
+"""Bureaus' own spreadsheets (docs/exchange-format.md, issue 11), made by code, and the register behind them.
 
 `HOMES`, `MEDICAL_INSTITUTIONS` and `AGREEMENTS` are the expected register: thirteen synthetic Maoming
 records keyed by the exchange format's `Column.key`s (registry/services/formats/columns.py),
-with the values as the format holds them (dates, ints, region codes, §3's terms, services as a
+with the values as the format holds them (dates, ints, region codes, the fixed vocabularies' terms, services as a
 list). The one difference: bureaus name a host and an agreement's parties rather than code
 them, so `host_code`, `eldercare_code` and `medical_code` hold the related institution's name.
 A key that is absent is a cell left empty. A sheet of these registers has no kind column; its
@@ -428,7 +428,7 @@ def write_corpus(outdir: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: write the corpus into OUTDIR and print each file's path."""
-    parser = argparse.ArgumentParser(description="Write bureau-shaped spreadsheets (DESIGN §8) into OUTDIR.")
+    parser = argparse.ArgumentParser(description="Write bureau-shaped spreadsheets (docs/exchange-format.md) into OUTDIR.")
     parser.add_argument("outdir", type=Path)
     for path in write_corpus(parser.parse_args(argv).outdir):
         print(path)

@@ -1,4 +1,4 @@
-"""The JSON API of review and reporting (DESIGN §9): change requests and period reports, scoped like the pages."""
+"""The JSON API of review and reporting (docs/review-and-reporting.md): change requests and period reports, scoped like the pages."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Importing bureaus' own spreadsheets through the command line (DESIGN §8, issue 11)."""
+"""Importing bureaus' own spreadsheets through the command line (docs/exchange-format.md, "Bureaus' own spreadsheets")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bureaus' own spreadsheets (DESIGN §8): finding the table in a sheet and what each column means."""
+"""Bureaus' own spreadsheets (docs/exchange-format.md, "Bureaus' own spreadsheets"): finding the table in a sheet and what each column means."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Changes that carry over to in-house units follow the same rights as a form edit (DESIGN §5)."""
+"""Changes that carry over to in-house units follow the same rights as a form edit (docs/permissions.md, "Every path a change can take")."""
 
 from __future__ import annotations
 

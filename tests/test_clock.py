@@ -1,4 +1,4 @@
-"""The registry's day is Maoming's (Asia/Shanghai), whatever zone the server's clock keeps (DESIGN §4)."""
+"""The registry's day is Maoming's (Asia/Shanghai), whatever zone the server's clock keeps (docs/indicators.md, "Counting as of a day")."""
 
 from __future__ import annotations
 

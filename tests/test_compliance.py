@@ -1,4 +1,4 @@
-"""The indicators of DESIGN §4 as of a day, on hand-built registers."""
+"""The indicators of docs/indicators.md as of a day, on hand-built registers."""
 
 from __future__ import annotations
 
@@ -325,7 +325,7 @@ def test_a_stored_unknown_comparator_is_never_guessed(app):
             compliance.compute(D)
 
 
-# --- the JSON of DESIGN §8 --------------------------------------------------------------------
+# --- the JSON of docs/indicators.md -----------------------------------------------------------
 
 
 def test_json_shape(app, make):

@@ -1,4 +1,4 @@
-"""An import row has the rights a form edit of the same record has (DESIGN §5), checked before any rule."""
+"""An import row has the rights a form edit of the same record has (docs/permissions.md), checked before any rule."""
 
 from __future__ import annotations
 

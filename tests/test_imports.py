@@ -1,4 +1,4 @@
-"""Import and export of the exchange format (DESIGN §8), as the CLI and the services do it."""
+"""Import and export of the exchange format (docs/exchange-format.md), as the CLI and the services do it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registering, editing, closing and deleting institutions, with the rules of DESIGN §3."""
+"""Registering, editing, closing and deleting institutions, with the rules of docs/data-model.md."""
 
 from __future__ import annotations
 

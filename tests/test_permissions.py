@@ -1,4 +1,4 @@
-"""Who may read and edit what (DESIGN §5), route by route, role by role.
+"""Who may read and edit what (docs/permissions.md), route by route, role by role.
 
 Every case builds the same small register (the database is emptied after each
 test by conftest), logs in as one user and asks one route once:

@@ -1,4 +1,4 @@
-"""Period reports (DESIGN §9): districts submit a snapshot, the city approves or returns it."""
+"""Period reports (docs/review-and-reporting.md): districts submit a snapshot, the city approves or returns it."""
 
 from __future__ import annotations
 

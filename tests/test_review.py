@@ -1,4 +1,4 @@
-"""Change review (DESIGN §9): a district's change that moves an indicator waits for the city bureau."""
+"""Change review (docs/review-and-reporting.md): a district's change that moves an indicator waits for the city bureau."""
 
 from __future__ import annotations
 

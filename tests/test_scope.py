@@ -15,7 +15,7 @@ REGIONS = {MAONAN: "mn", GAOZHOU: "gz"}
 ROLES = ("civil_affairs", "health", "district_official")
 CIVIL, HEALTH, OFFICIAL = ROLES
 EVERYONE = frozenset(ROLES)
-# Routes naming one record, and the roles that may use it on a record of their own region (DESIGN §5);
+# Routes naming one record, and the roles that may use it on a record of their own region (docs/permissions.md);
 # {home} etc. are filled with the records of one region.
 RECORD_ROUTES = [
     ("GET", "/institutions/{home}", EVERYONE), ("GET", "/institutions/{home}/edit", {CIVIL}),

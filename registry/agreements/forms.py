@@ -21,7 +21,7 @@ class ServicesField(SelectMultipleField):
 
 
 class AgreementForm(VersionedForm):
-    """医养签约协议 (DESIGN §3)."""
+    """医养签约协议 (docs/data-model.md)."""
 
     eldercare_code = StringField(
         _l("养老机构"), validators=[InputRequired(message=_l("请选择养老机构")), Length(max=32)],

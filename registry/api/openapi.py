@@ -1,7 +1,7 @@
 """The OpenAPI 3.0.3 document of /api/v1 (served at /api/v1/openapi.json).
 
 The records' fields are derived from the exchange format's columns (services/formats/columns.py,
-DESIGN §8); the paths are written here, in step with registry/api/views.py:
+docs/exchange-format.md); the paths are written here, in step with registry/api/views.py:
 tests/test_api_schemathesis.py checks every answer against it.
 """
 
@@ -82,7 +82,7 @@ PAGING = [
            "非整数或小于 1 时 400"),
 ]
 DESCENDING = _choice("descending", FLAGS, "是否倒序（true/1 倒序，false/0 正序）", "false")
-REGION = _text("region", "所属区县代码（DESIGN §2，如 440902）；未知代码不报错，只是无结果")
+REGION = _text("region", "所属区县代码（docs/data-model.md，如 440902）；未知代码不报错，只是无结果")
 Q = _text("q", "搜索文字")
 
 INSTITUTION_PROPERTIES: dict[str, Any] = {"id": {"type": "integer"}} | {
@@ -229,7 +229,7 @@ DOCUMENT: dict[str, Any] = {
         "description": (
             "茂名市医养结合登记系统的只读接口。以登录会话或 `Authorization: Bearer <令牌>` 认证；"
             "数据范围与网页相同：区县用户只见本区县的记录，范围外的记录答 404。"
-            "字段名与导入导出格式（DESIGN §8）一致，日期为 YYYY-MM-DD，时间为 UTC（如 2026-12-07T08:00:00Z）。"
+            "字段名与导入导出格式（docs/exchange-format.md）一致，日期为 YYYY-MM-DD，时间为 UTC（如 2026-12-07T08:00:00Z）。"
         ),
     },
     "servers": [{"url": "/api/v1"}],
@@ -293,7 +293,7 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "getCompliance",
                 "summary": "指标与目标达成情况",
-                "description": "DESIGN §8 的 JSON：各指标的全市与各区县数值，及目标集的各项目标。",
+                "description": "docs/indicators.md 所述的 JSON：各指标的全市与各区县数值，及目标集的各项目标。",
                 "parameters": [
                     _query("as_of", {"type": "string", "format": "date"},
                            "统计日 YYYY-MM-DD（不给时为今天）；不是日期时 400"),
@@ -321,7 +321,7 @@ DOCUMENT: dict[str, Any] = {
             "get": {
                 "operationId": "getPeriodReports",
                 "summary": "报告期上报情况",
-                "description": "DESIGN §9：各区县该报告期的上报状态与数据，全市为已审核区县数据之和；"
+                "description": "docs/review-and-reporting.md：各区县该报告期的上报状态与数据，全市为已审核区县数据之和；"
                                "尚未结束的报告期各区县均为未上报。",
                 "parameters": [
                     {"name": "period", "in": "query", "required": True,

@@ -105,7 +105,7 @@ def _record_id(value: int) -> int:
 @bp.route("/compliance")
 @login_required
 def compliance_report():
-    """The indicators and targets of DESIGN §8 as of `as_of` (default today)."""
+    """The indicators and targets of docs/indicators.md as of `as_of` (default today)."""
     raw = _text("as_of")
     try:
         day = date.fromisoformat(raw) if "as_of" in request.args else clock.today()
@@ -190,7 +190,7 @@ def change_requests():
 @bp.route("/reports")
 @login_required
 def period_reports():
-    """A period's reports (上报, DESIGN §9): each region's status and figures, the city's approved sum."""
+    """A period's reports (上报, docs/review-and-reporting.md): each region's status and figures, the city's approved sum."""
     try:
         period = Period.parse(_text("period"))
     except UnknownPeriod as error:

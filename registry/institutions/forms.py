@@ -25,7 +25,7 @@ class GeocodedSourceField(HiddenField):
 
 
 class InstitutionForm(VersionedForm):
-    """Fields both kinds share (DESIGN §3)."""
+    """Fields both kinds share (docs/data-model.md)."""
 
     name = StringField(_l("机构名称"), validators=[InputRequired(message=_l("请填写机构名称")),
                                                 Length(max=200)])

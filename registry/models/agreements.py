@@ -75,7 +75,7 @@ class Agreement(db.Model):
         chosen = {row.service for row in self.service_rows}
         return [s for s in SERVICES if s in chosen] + sorted(chosen - SERVICES.keys())
 
-    # "Active" (DESIGN §3) is defined here and nowhere else: compliance, the status, the
+    # "Active" (docs/data-model.md) is defined here and nowhere else: compliance, the status, the
     # lists, the warnings and the API all ask these hybrids.
 
     @hybrid_method
@@ -103,7 +103,7 @@ class Agreement(db.Model):
 
     @hybrid_method
     def active_on(self, day: date) -> bool:
-        """有效 on `day`: in force and both parties operating (DESIGN §3)."""
+        """有效 on `day`: in force and both parties operating (docs/data-model.md)."""
         return self.in_force_on(day) and self.parties_operating_on(day)
 
     @active_on.expression

@@ -22,5 +22,5 @@ def registry_zone() -> ZoneInfo:
 
 
 def today() -> date:
-    """The registry's day: today in Maoming, whatever zone the server's clock keeps (DESIGN §4)."""
+    """The registry's day: today in Maoming, whatever zone the server's clock keeps (docs/indicators.md)."""
     return datetime.now(UTC).astimezone(registry_zone()).date()

@@ -1,4 +1,4 @@
-"""Regions of 茂名市 (DESIGN §2): data seeded from `seeds/regions.csv`."""
+"""Regions of 茂名市 (docs/data-model.md): data seeded from `seeds/regions.csv`."""
 
 from __future__ import annotations
 

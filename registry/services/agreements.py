@@ -33,7 +33,7 @@ FIELDS = (
 
 
 def status_on(agreement: Agreement, day: date) -> str:
-    """未生效 / 有效 / 一方停业 / 已到期 / 已终止 on `day` (DESIGN §3)."""
+    """未生效 / 有效 / 一方停业 / 已到期 / 已终止 on `day` (docs/data-model.md, "Active")."""
     if agreement.active_on(day):
         return ACTIVE
     if agreement.terminated_on is not None and agreement.terminated_on <= day:

@@ -1,6 +1,6 @@
 """Every change a person makes to the register, whichever page it comes from, goes through here.
 
-Two rules of DESIGN §9 meet here, so no page has to remember them:
+Two rules of docs/review-and-reporting.md meet here, so no page has to remember them:
 
 * a district's change that moves an indicator waits for review (services/review.py): the
   fields that move one become a change request, the others apply at once;
@@ -125,7 +125,7 @@ def terminate_agreement(user: User, agreement: Agreement, day: date, version: in
     return Outcome(agreement, True)
 
 
-# Training records move `trained_in_year` (十九); they are not reviewed (DESIGN §9 lists no training), but a
+# Training records move `trained_in_year` (十九); they are not reviewed (docs/review-and-reporting.md lists no training), but a
 # save that changes an approved report is confirmed first like any other.
 
 

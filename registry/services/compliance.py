@@ -1,4 +1,4 @@
-"""Compliance with a target set (茂卫〔2020〕63号): the indicators of DESIGN §4 as of a day.
+"""Compliance with a target set (茂卫〔2020〕63号): the indicators of docs/indicators.md as of a day.
 
 Every number is a function of the day asked about, computed in SQL from the
 opening, closing and agreement dates. Each indicator is one object (`INDICATORS`)
@@ -112,7 +112,7 @@ class Population:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Indicator:
-    """An indicator of DESIGN §4: its words, its clause, who counts and how they are counted.
+    """An indicator of docs/indicators.md: its words, its clause, who counts and how they are counted.
 
     The count is a GROUP BY over `population`, and the drill-down (`members`) is that same
     population filtered, so a list holds exactly the rows behind its number.
@@ -488,7 +488,7 @@ class Report:
         return {cell: tuple(results) for cell, results in cells.items()}
 
     def as_json(self, regions: list[str] | None = None) -> dict[str, Any]:
-        """The JSON of DESIGN §8; `regions` limits what a district official sees."""
+        """The JSON of docs/indicators.md ("The compliance JSON"); `regions` limits what a district official sees."""
         shown = [r.code for r in self.regions if regions is None or r.code in regions]
         return {
             "as_of": self.as_of.isoformat(),
@@ -507,7 +507,7 @@ class Report:
 
 
 def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
-    """Every indicator of DESIGN §4 on `day`, per region and for the city, with the targets."""
+    """Every indicator of docs/indicators.md on `day`, per region and for the city, with the targets."""
     regions = tuple(RegionRow.of(r) for r in db.session.scalars(select(Region).order_by(Region.position)))
     figures = {key: indicator.figures(day, regions) for key, indicator in INDICATORS.items()}
     target_set = db.session.get(TargetSet, target_set_id)

@@ -84,7 +84,7 @@ def clean(kind: str, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(kind: str, values: dict[str, Any], current=None, lookups=None) -> dict[str, str]:
-    """Every rule of DESIGN §3 on a complete set of values; {} when all hold.
+    """Every rule of docs/data-model.md on a complete set of values; {} when all hold.
 
     `current` is the record being edited (anything with an `id`), None for a new one.
     """
@@ -285,7 +285,7 @@ def update(institution: Institution, values: dict[str, Any], version: int | None
 
 
 def follow_host_region(host: Institution, user=None) -> list[Institution]:
-    """Move the host's in-house units into its region, each change audited (DESIGN §5).
+    """Move the host's in-house units into its region, each change audited (docs/permissions.md).
 
     A unit is counted in its host's region and must lie in it; the move is part of the
     host's change, whoever edits the unit's own fields.
@@ -307,7 +307,7 @@ def close(
 ) -> tuple[list[Institution], list[Institution]]:
     """停业: set the closing day (never deletes); optionally close operating units too.
 
-    Only the units `may_edit` allows are closed (DESIGN §5: a home's clinic is health's
+    Only the units `may_edit` allows are closed (docs/permissions.md: a home's clinic is health's
     to close); the others are returned so the department responsible can be told, and
     they show in its 待办. Refused when someone saved the record since `version` was
     read. Returns (every institution closed, the host first; the units left open).

@@ -1,4 +1,4 @@
-"""Period reports (上报 → 市级审核, DESIGN §9): districts submit their figures, the city approves or returns them.
+"""Period reports (上报 → 市级审核, docs/review-and-reporting.md): districts submit their figures, the city approves or returns them.
 
 Submitting stores a snapshot (services/snapshots.py) that never changes; a resubmission
 after a return is a new version. The city's figure for a period is the sum of its

@@ -1,4 +1,4 @@
-"""Change requests (区县录入 → 市级审核, DESIGN §9): a district's change that moves an indicator waits.
+"""Change requests (区县录入 → 市级审核, docs/review-and-reporting.md): a district's change that moves an indicator waits.
 
 What waits is defined here (`REVIEWED_FIELDS`), once: a new record, the opening and closing
 days, the host, the region, the kind fields an indicator reads (beds, medical type), and an
@@ -57,7 +57,7 @@ from registry.vocab import (
     SERVICES,
 )
 
-# The fields whose change moves an indicator (DESIGN §4, §9). beds_nursing goes with beds_total (≤ it),
+# The fields whose change moves an indicator (docs/indicators.md; docs/review-and-reporting.md). beds_nursing goes with beds_total (≤ it),
 # signed_on with the validity (≤ valid_to), so no rule spans a field applied now and one that waits.
 REVIEWED_FIELDS = {
     ELDERCARE: frozenset({"opened_on", "closed_on", "host", "region_code", "beds_total", "beds_nursing"}),

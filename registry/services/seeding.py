@@ -19,7 +19,7 @@ SEEDS = Path(__file__).resolve().parent.parent.parent / "seeds"
 
 
 def load_regions(path: Path = SEEDS / "regions.csv") -> int:
-    """Insert or refresh the regions of DESIGN §2 (each change audited); returns how many are new."""
+    """Insert or refresh the regions of docs/data-model.md (each change audited); returns how many are new."""
     added = 0
     with path.open(encoding="utf-8") as handle:
         for position, row in enumerate(csv.DictReader(handle)):

@@ -1,4 +1,4 @@
-"""A region's figures on a day as plain data: what a period report stores and compares (DESIGN §9).
+"""A region's figures on a day as plain data: what a period report stores and compares (docs/review-and-reporting.md).
 
 A snapshot holds every indicator's value (with numerator and denominator for a share), the
 rows behind it and the shortfall list (id, code, name), and the region's targets as judged

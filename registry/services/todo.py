@@ -1,4 +1,4 @@
-"""待办: the record-level warnings of DESIGN §4, for the records a user may read."""
+"""待办: the record-level warnings of docs/indicators.md, for the records a user may read."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def items(user: User, today: date, nearby_km: float, region: str | None = None) 
             found.append(TodoItem(kind, months_after(since, INSURANCE_MONTHS), unit.region_code, unit))
 
     # Units still operating after their host closed, for the department that must close them
-    # (closing a host closes only the units the closing user may edit; DESIGN §5).
+    # (closing a host closes only the units the closing user may edit; docs/permissions.md).
     host = aliased(Institution)
     orphans = (select(Institution).join(host, host.id == Institution.host_id)
                .where(Institution.id.in_(scope), Institution.operating_on(today),

@@ -1,4 +1,4 @@
-"""Bureaus' own spreadsheets (DESIGN §8) read into the exchange format's sheets.
+"""Bureaus' own spreadsheets (docs/exchange-format.md) read into the exchange format's sheets.
 
 A workbook (.xlsx, .xls) or a CSV file kept in a bureau's own shape is read sheet by
 sheet: a sheet whose first row is the exchange format's header is read as before;

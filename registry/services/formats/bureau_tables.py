@@ -1,4 +1,4 @@
-"""Bureaus' own spreadsheets (DESIGN §8): where the table sits in a sheet, and what each column means.
+"""Bureaus' own spreadsheets (docs/exchange-format.md): where the table sits in a sheet, and what each column means.
 
 A bureau's sheet is read as it is kept: a merged title row, a 填报单位/填报日期 line,
 a header of one or two rows in the bureau's own words, a 序号 column, data, then

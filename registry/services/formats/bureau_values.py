@@ -1,4 +1,4 @@
-"""Cell values as bureau staff write them in their own spreadsheets (DESIGN §8), read without guessing.
+"""Cell values as bureau staff write them in their own spreadsheets (docs/exchange-format.md), read without guessing.
 
 Each reader takes a raw cell as python-calamine or the csv module give it (str, int,
 float, bool, date, datetime or None) and returns the value, or raises ValueError with

@@ -1,4 +1,4 @@
-"""The exchange format's columns (DESIGN §8), described once.
+"""The exchange format's columns (docs/exchange-format.md), described once.
 
 Each column says its key, its Chinese label, how its cells read and write, the
 model attribute it holds and which kind of institution it belongs to. Import,

@@ -1,4 +1,4 @@
-"""The exchange format of DESIGN §8: the columns, and reading and writing their cells.
+"""The exchange format (docs/exchange-format.md): the columns, and reading and writing their cells.
 
 Staff keep these registers in spreadsheets, so the same two tables go in and out
 as .xlsx (one sheet per table) or .csv (one file per table). Headers may be the

@@ -1,4 +1,4 @@
-"""Exporting the exchange format (DESIGN §8): exactly its columns, Chinese headers.
+"""Exporting the exchange format (docs/exchange-format.md): exactly its columns, Chinese headers.
 
 Every cell goes through `spreadsheets` (CSV as UTF-8 with a BOM so Excel shows
 the Chinese; text that a spreadsheet would run as a formula escaped). Export →
@@ -30,7 +30,7 @@ def _region_names() -> dict[str, str]:
 
 
 def institution_rows(query: Select) -> Iterator[list[Any]]:
-    """The §8 columns of each institution of `query`, in batches (the host's code joined in)."""
+    """The exchange columns of each institution of `query`, in batches (the host's code joined in)."""
     names = _region_names()
     host_codes: dict[int, str] = {}
     for batch in _batches(query, Institution.code):
@@ -43,7 +43,7 @@ def institution_rows(query: Select) -> Iterator[list[Any]]:
 
 
 def agreement_rows(query: Select) -> Iterator[list[Any]]:
-    """The §8 columns of each agreement of `query`."""
+    """The exchange columns of each agreement of `query`."""
     query = query.options(selectinload(Agreement.eldercare), selectinload(Agreement.medical),
                           selectinload(Agreement.service_rows))
     for batch in _batches(query, Agreement.code):

@@ -1,4 +1,4 @@
-"""Records as the JSON API answers them: the DESIGN §8 field names, dates as YYYY-MM-DD,
+"""Records as the JSON API answers them: the exchange format's field names (docs/exchange-format.md), dates as YYYY-MM-DD,
 moments as ISO 8601 in UTC (2026-12-07T08:00:00Z).
 
 Pure functions, model → dict: the caller loads what they read (the host, the
@@ -21,7 +21,7 @@ from registry.services.reports import RegionStatus
 
 
 def institution(record: Institution) -> dict[str, Any]:
-    """An institution's §8 columns plus its `id`; `region` is the region code."""
+    """An institution's exchange columns plus its `id`; `region` is the region code."""
     return {"id": record.id} | {c.key: columns.api_value(c, record) for c in INSTITUTIONS.columns}
 
 
@@ -31,7 +31,7 @@ def institution_detail(record: Institution) -> dict[str, Any]:
 
 
 def agreement(record: Agreement, status: str) -> dict[str, Any]:
-    """An agreement's §8 columns plus its `id` and its `status` on the day asked about."""
+    """An agreement's exchange columns plus its `id` and its `status` on the day asked about."""
     return ({"id": record.id} | {c.key: columns.api_value(c, record) for c in AGREEMENTS.columns}
             | {"status": status})
 

@@ -1,4 +1,4 @@
-"""Importing the exchange format (DESIGN §8): validate everything, then write all or nothing.
+"""Importing the exchange format (docs/exchange-format.md): validate everything, then write all or nothing.
 
 `plan()` (planning.py) reads every row, resolves codes (in the register or anywhere
 in the same file, in any order), applies the rights and the rules a form edit of

@@ -54,7 +54,7 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
     updated = [r for r in plan_.institutions if r.action == "update"]
     _bulk_update(table, updated, now, user_id, events, "institutions")
     moved = [r.existing.id for r in updated if "region_code" in r.values]
-    if moved:  # in-house units go with their host (DESIGN §5)
+    if moved:  # in-house units go with their host (docs/permissions.md)
         db.session.expire_all()
         for host in db.session.scalars(select(Institution).where(Institution.id.in_(moved))):
             institution_rules.follow_host_region(host, user)

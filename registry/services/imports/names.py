@@ -1,4 +1,4 @@
-"""Hosts and agreement parties named rather than coded (DESIGN §8), turned into codes before planning.
+"""Hosts and agreement parties named rather than coded (docs/exchange-format.md), turned into codes before planning.
 
 A bureau's sheet names a host (举办单位) or an agreement's parties (养老机构名称, 签约医疗卫生机构名称).
 A name is looked up among the institutions of the kind it must be — in the register, as far

@@ -1,6 +1,6 @@
 """Planning an import: every row checked with the rights and rules of a form edit; nothing written.
 
-Rights come first (DESIGN §5): a row naming a record outside the importer's scope —
+Rights come first (docs/permissions.md): a row naming a record outside the importer's scope —
 by its code, its credit code, as a host or as an agreement party — gets one error,
 "不在您的管辖范围内", and no field rule runs on that record's stored values.
 """
@@ -35,7 +35,7 @@ AGREEMENT_TEXT_FIELDS = ("visit_frequency", "fees", "referral_terms", "eldercare
 
 
 def out_of_scope() -> str:
-    """The only thing said of a record the importer may not see (DESIGN §5)."""
+    """The only thing said of a record the importer may not see (docs/permissions.md)."""
     return _("不在您的管辖范围内")
 
 

@@ -1,4 +1,4 @@
-"""Login sessions held server-side, and the login throttle (DESIGN: nothing in process memory)."""
+"""Login sessions held server-side, and the login throttle (nothing in process memory: docs/deployment.md)."""
 
 from __future__ import annotations
 
