@@ -117,6 +117,8 @@ TABLE = [
     ("GET", "/compliance/referral_coverage/440981",     200,   200,   200,   404,   404,   404),
     ("GET", "/compliance/todo",                         200,   200,   200,   200,   200,   200),
     ("GET", "/compliance/todo?region=440981",           200,   200,   200,   404,   404,   404),
+    ("GET", "/compliance/todo.xlsx",                    200,   200,   200,   200,   200,   200),
+    ("GET", "/compliance/todo.xlsx?region=440981",      200,   200,   200,   404,   404,   404),
     ("GET", "/compliance/export.xlsx",                  200,   200,   200,   200,   200,   200),
     # Training records: staff of every kind edit within their region; officials read.
     ("GET", "/training",                                200,   200,   200,   200,   200,   200),
