@@ -295,7 +295,8 @@ def test_a_refusal_speaks_the_readers_language(client, register, login):
     client.get("/lang/en")
     response = client.get("/institutions/new?kind=medical")
     assert response.status_code == 403
-    assert "the health bureau" in response.text and "卫生健康部门" not in response.text
+    assert ("Medical institutions (including homes&#39; in-house medical units) are registered and edited by "
+            "the health bureau: please contact the health bureau.") in response.text
 
 
 def test_a_record_outside_the_scope_is_still_not_found_without_naming_a_department(client, register, login):
