@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, abort, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, Forbidden
 
 from registry.extensions import db
 
@@ -25,6 +25,10 @@ def request_id() -> str:
 
 class InvalidInput(BadRequest):
     """A 400 whose Chinese description names the value refused; shown instead of the generic message."""
+
+
+class Refused(Forbidden):
+    """A 403 whose description says who may do it instead (permissions.refuse); shown instead of the generic message."""
 
 
 def wants_json() -> bool:
@@ -82,7 +86,8 @@ def register_errorhandlers(app: Flask) -> None:
         if code == 500:
             _rollback()
             log.exception("request %s failed", request_id())
-        message = error.description if isinstance(error, InvalidInput) else messages.get(code, messages[500])()
+        explained = isinstance(error, (InvalidInput, Refused))
+        message = error.description if explained else messages.get(code, messages[500])()
         if wants_json():
             response = jsonify(error=message, request_id=request_id())
         else:

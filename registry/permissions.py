@@ -11,19 +11,36 @@ from functools import wraps
 from typing import Any, NoReturn
 
 from flask import abort, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import Select, false, or_, select
 
+from registry.display import region_names
+from registry.errors import Refused
 from registry.extensions import db
 from registry.models import Agreement, ChangeRequest, Institution, PeriodReport, TrainingRecord, User
 from registry.services import audit
-from registry.vocab import ADMIN, CIVIL_AFFAIRS, DISTRICT_OFFICIAL, ELDERCARE, HEALTH, MEDICAL
+from registry.vocab import (
+    ADMIN,
+    AGREEMENT,
+    CIVIL_AFFAIRS,
+    DEPARTMENTS,
+    DISTRICT_OFFICIAL,
+    ELDERCARE,
+    HEALTH,
+    MEDICAL,
+    REVIEWERS,
+)
 
-# Edit rights follow the kind of record (63号 clause 十一).
-EDITORS = {
-    ELDERCARE: frozenset({ADMIN, CIVIL_AFFAIRS}),
-    MEDICAL: frozenset({ADMIN, HEALTH}),
-    "agreement": frozenset({ADMIN, HEALTH}),
+# Edit rights follow the kind of record (63号 clause 十一): the department of vocab.REVIEWERS, and administrators.
+EDITORS = {kind: frozenset({ADMIN, role}) for kind, role in REVIEWERS.items()}
+
+# What a refusal names: the records of each kind a department registers, hosted ones included.
+RECORDS = {
+    ELDERCARE: _l("养老机构（含医疗卫生机构设立的养老机构）"),
+    MEDICAL: _l("医疗卫生机构（含养老机构内设医疗机构）"),
+    AGREEMENT: _l("签约协议"),
 }
 
 
@@ -172,11 +189,32 @@ def can_edit_agreement(user: User, agreement: Agreement) -> bool:
     return bool(editable_agreement_ids(user, [agreement.id]))
 
 
+def refuse(user: User, kind: str, region_code: str | None = None) -> NoReturn:
+    """403 that names the department which registers and edits records of `kind` (or agreements).
+
+    `region_code` is the region the record is edited in, for a user of that department
+    who reads it from another region (an agreement belongs to its home's region).
+    """
+    department = DEPARTMENTS[kind]
+    if user.role in EDITORS[kind] and region_code is not None:
+        raise Refused(_("%(records)s由%(region)s的%(department)s修改，请联系%(region)s%(department)s。",
+                        records=RECORDS[kind], region=region_names().get(region_code, region_code),
+                        department=department))
+    raise Refused(_("%(records)s由%(department)s登记和修改，请联系%(department)s。",
+                    records=RECORDS[kind], department=department))
+
+
+def require_create(user: User, kind: str) -> None:
+    """403, naming the department that does it, unless the user's role registers records of `kind`."""
+    if not can_create(user, kind):
+        refuse(user, kind)
+
+
 def require_edit_institution(user: User, institution_id: int) -> Institution:
     """The institution when the user may edit it: 404 out of scope, 403 read-only."""
     institution = get_institution_or_404(user, institution_id)
     if not can_edit_institution(user, institution):
-        abort(403)
+        refuse(user, institution.kind)
     return institution
 
 
@@ -184,7 +222,7 @@ def require_edit_agreement(user: User, agreement_id: int) -> Agreement:
     """The agreement when the user may edit it: 404 out of scope, 403 read-only."""
     agreement = get_agreement_or_404(user, agreement_id)
     if not can_edit_agreement(user, agreement):
-        abort(403)
+        refuse(user, AGREEMENT, agreement.eldercare.region_code)
     return agreement
 
 

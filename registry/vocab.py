@@ -12,8 +12,6 @@ from wtforms.fields.choices import SelectChoice
 ELDERCARE = "eldercare"
 MEDICAL = "medical"
 KINDS = {ELDERCARE: _l("养老机构"), MEDICAL: _l("医疗卫生机构")}
-# Who supervises and edits each kind (63号 clause 十一).
-DEPARTMENTS = {ELDERCARE: _l("民政部门"), MEDICAL: _l("卫生健康部门")}
 
 OWNERSHIPS = {
     "公办": _l("公办"),
@@ -111,10 +109,14 @@ AUDIT_ACTIONS = {
     "report": _l("上报"),
 }
 
-# Who reviews a district's change (docs/review-and-reporting.md): the city bureau of the department that edits it.
+# The department that registers and edits each kind of record, as its staff's role (63号 clause 十一:
+# 民政 the homes, 卫健 the medical institutions; agreements 卫生健康部门牵头). A district's change is
+# reviewed by that department's city bureau (docs/review-and-reporting.md).
 AGREEMENT, IMPORT = "agreement", "import"
 REVIEWERS = {ELDERCARE: CIVIL_AFFAIRS, MEDICAL: HEALTH, AGREEMENT: HEALTH}
 BUREAUS = {CIVIL_AFFAIRS: _l("市民政局"), HEALTH: _l("市卫生健康局")}
+DEPARTMENT_NAMES = {CIVIL_AFFAIRS: _l("民政部门"), HEALTH: _l("卫生健康部门")}
+DEPARTMENTS = {kind: DEPARTMENT_NAMES[role] for kind, role in REVIEWERS.items()}
 
 
 def choices(vocabulary: dict, blank: str | None = None) -> list[SelectChoice]:
@@ -122,7 +124,7 @@ def choices(vocabulary: dict, blank: str | None = None) -> list[SelectChoice]:
     options = [SelectChoice(value, label) for value, label in vocabulary.items()]
     return [SelectChoice("", blank), *options] if blank is not None else options
 
-# Field names as the change history shows them (the exchange format's labels, docs/exchange-format.md).
+# Field names as the change history shows them (the labels of docs/exchange-format.md).
 FIELD_LABELS = {
     "code": _l("机构编码"), "kind": _l("机构类别"), "name": _l("机构名称"), "uscc": _l("统一社会信用代码"),
     "region_code": _l("所属区县"), "address": _l("地址"), "lat": _l("纬度"), "lon": _l("经度"),

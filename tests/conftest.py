@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from functools import partial
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import func, select, text
@@ -166,3 +167,39 @@ def confirm_upload(client, report: str):
     token = re.search(r'/data/import/([^/"]+)/confirm', report).group(1)
     job = re.search(r'name="job" value="([^"]+)"', report).group(1)
     return client.post(f"/data/import/{token}/confirm", data={"job": job}, follow_redirects=True)
+
+
+class _BodyRows(HTMLParser):
+    """The text of each cell of each row in the page's table bodies."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._in_body = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tbody":
+            self._in_body = True
+        elif self._in_body and tag == "tr":
+            self.rows.append([])
+        elif self._in_body and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "tbody":
+            self._in_body = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table_rows(page: str) -> list[list[str]]:
+    """The rows of the page's tables (bodies only), each a list of its cells' text."""
+    parser = _BodyRows()
+    parser.feed(page)
+    return parser.rows

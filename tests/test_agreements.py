@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from registry.extensions import db
 from registry.models import Agreement
 from registry.services import agreements as service
-from tests.conftest import code_of, count, lists
+from tests.conftest import code_of, count, lists, table_rows
 from tests.factories import GAOZHOU, MAONAN
 
 
@@ -219,3 +219,53 @@ def test_a_scan_that_is_not_a_pdf_or_image_is_refused(app, client, health, pair)
     assert response.status_code == 200
     assert "扫描件须为 PDF、PNG 或 JPEG 文件" in response.text
     assert count(app, Agreement) == 0
+
+
+@pytest.fixture()
+def dated(make) -> dict[str, int]:
+    """Agreements of one hospital with five homes, by how recent and how soon to expire, ids by home name."""
+    today = date.today()
+    hospital = make.medical(name="排序医院")
+    terms = {
+        "早签长效院": {"signed_on": date(2020, 12, 20), "valid_from": date(2021, 1, 1),
+                   "valid_to": today + timedelta(days=1000)},
+        "新签院": {"signed_on": today - timedelta(days=10), "valid_from": today - timedelta(days=5),
+                "valid_to": today + timedelta(days=200)},
+        "未填签订日期院": {"signed_on": None, "valid_from": today - timedelta(days=30),
+                    "valid_to": today + timedelta(days=500)},
+        "快到期院": {"signed_on": date(2022, 1, 1), "valid_from": date(2022, 1, 1),
+                 "valid_to": today + timedelta(days=20)},
+        "已到期院": {"signed_on": date(2019, 1, 1), "valid_from": date(2019, 1, 1), "valid_to": date(2022, 12, 31)},
+        "已终止院": {"signed_on": date(2023, 6, 1), "valid_from": date(2023, 6, 1),
+                 "valid_to": today + timedelta(days=300), "terminated_on": date(2024, 1, 1)},
+    }
+    return {name: make.agreement(make.home(name=name), hospital, **values) for name, values in terms.items()}
+
+
+def _listed(client, query: str = "") -> list[str]:
+    """The homes of the agreements list, in its order."""
+    return [row[1].split()[0] for row in table_rows(client.get(f"/agreements{query}").text)]
+
+
+def test_the_list_shows_the_newest_agreement_first(client, health, dated):
+    assert _listed(client) == ["新签院", "未填签订日期院", "已终止院", "快到期院", "早签长效院", "已到期院"]
+
+
+def test_the_list_can_show_the_active_ones_soonest_to_expire_first(client, health, dated):
+    page = client.get("/agreements").text
+    assert 'href="/agreements?sort=expiring"' in page
+    assert _listed(client, "?sort=expiring") == ["快到期院", "新签院", "未填签订日期院", "早签长效院",
+                                                 "已终止院", "已到期院"]
+    # Sorting by the 到期日期 column is still the user's to ask for, either way.
+    assert _listed(client, "?sort=valid_to")[0] == "已到期院"
+    assert _listed(client, "?sort=valid_to&descending=1")[0] == "早签长效院"
+
+
+def test_the_api_lists_agreements_in_the_same_orders(client, health, dated):
+    by_id = {agreement_id: name for name, agreement_id in dated.items()}
+    for query in ("", "?sort=expiring"):
+        items = client.get(f"/api/v1/agreements{query}").get_json()["items"]
+        assert [by_id[item["id"]] for item in items] == _listed(client, query)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    sort = [p for p in spec["paths"]["/agreements"]["get"]["parameters"] if p["name"] == "sort"][0]
+    assert sort["schema"]["default"] == "newest" and "expiring" in sort["schema"]["enum"]

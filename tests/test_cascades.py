@@ -10,6 +10,7 @@ from registry.extensions import db
 from registry.models import AuditEvent, Institution
 from registry.services import imports
 from registry.services.formats import exchange
+from tests.conftest import table_rows
 from tests.factories import GAOZHOU, MAONAN
 
 
@@ -36,8 +37,9 @@ def test_civil_affairs_closing_a_home_leaves_its_clinic_to_health(app, client, m
     make.user("health", username="weijian")
     client.post("/logout")
     client.post("/login", data={"username": "weijian", "password": "Correct-horse-battery-9"})
-    todo = client.get("/compliance/todo").text
-    assert "设立单位已停业，内设机构仍在运营，请核实并办理停业" in todo and "院内医务室" in todo
+    rows = table_rows(client.get("/compliance/todo").text)
+    assert [(row[3], row[4], row[5]) for row in rows if row[2] == "设立单位已停业，内设机构仍在运营，请核实并办理停业"] == [
+        ("卫生健康部门", "院内医务室", "查看 编辑 办理停业")]
 
 
 def test_an_administrator_closes_the_host_and_its_units_together(app, client, make, admin):

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import AuditEvent, Target
+from tests.conftest import table_rows
 from tests.factories import GAOZHOU, MAONAN
 
 
@@ -181,19 +182,22 @@ def test_todo_lists_each_kind_of_warning(app, client, make, health):
                    services=("健康管理",))
     make.agreement(small, far, valid_from=date(2020, 1, 1), valid_to=date(2023, 12, 31))
     make.agreement(big, far, valid_from=date(2020, 1, 1), valid_to=date.fromordinal(today.toordinal() + 400))
-    page = client.get("/compliance/todo").text
-    for text in ("200床及以上养老机构未内设合格医疗机构", "无医务室的大养老院",
-                 "内设医疗机构运营满3个月，可申请医保定点", "未申请医保的医务室",
-                 "医保定点申请已超过3个月未获评定", "申请超时的诊所",
-                 "签约协议将在60天内到期", "签约协议已到期且无续签", "签约双方距离超出周边范围"):
-        assert text in page, text
+    rows = table_rows(client.get("/compliance/todo").text)
+    for warning, record in (("200床及以上养老机构未内设合格医疗机构", "无医务室的大养老院"),
+                            ("内设医疗机构运营满3个月，可申请医保定点", "未申请医保的医务室"),
+                            ("医保定点申请已超过3个月未获评定", "申请超时的诊所"),
+                            ("签约协议将在60天内到期", "签约养老院 — 近处医院"),
+                            ("签约协议已到期且无续签", "小养老院 — 远处医院"),
+                            ("签约双方距离超出周边范围", "无医务室的大养老院 — 远处医院")):
+        assert any(warning in row[2] and record in row[4] for row in rows), (warning, record)
 
 
 def test_an_expired_agreement_with_a_successor_is_not_listed(client, make, health):
     home, hospital = make.home(), make.medical()
     make.agreement(home, hospital, valid_from=date(2020, 1, 1), valid_to=date(2023, 12, 31))
     make.agreement(home, hospital, valid_from=date(2024, 1, 1), valid_to=date(2040, 12, 31))
-    assert "签约协议已到期且无续签" not in client.get("/compliance/todo").text
+    page = client.get("/compliance/todo").text
+    assert table_rows(page) == [] and "没有待办事项。" in page
 
 
 def test_training_records_are_validated_and_counted(app, client, civil):

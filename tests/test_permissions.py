@@ -117,6 +117,8 @@ TABLE = [
     ("GET", "/compliance/referral_coverage/440981",     200,   200,   200,   404,   404,   404),
     ("GET", "/compliance/todo",                         200,   200,   200,   200,   200,   200),
     ("GET", "/compliance/todo?region=440981",           200,   200,   200,   404,   404,   404),
+    ("GET", "/compliance/todo.xlsx",                    200,   200,   200,   200,   200,   200),
+    ("GET", "/compliance/todo.xlsx?region=440981",      200,   200,   200,   404,   404,   404),
     ("GET", "/compliance/export.xlsx",                  200,   200,   200,   200,   200,   200),
     # Training records: staff of every kind edit within their region; officials read.
     ("GET", "/training",                                200,   200,   200,   200,   200,   200),
@@ -257,3 +259,54 @@ def test_list_shows_only_records_in_scope(client, register, login, role, region,
     assert (marker in response.text) == shown, (
         f"{_user_label(role, region)} GET {page}: {what} ({marker}) should be "
         f"{'listed' if shown else 'absent'}")
+
+
+MEDICAL_REFUSAL = "医疗卫生机构（含养老机构内设医疗机构）由卫生健康部门登记和修改，请联系卫生健康部门。"
+HOME_REFUSAL = "养老机构（含医疗卫生机构设立的养老机构）由民政部门登记和修改，请联系民政部门。"
+AGREEMENT_REFUSAL = "签约协议由卫生健康部门登记和修改，请联系卫生健康部门。"
+
+
+@pytest.mark.parametrize(("role", "region", "route", "message"), [
+    ("civil_affairs", None, "/institutions/new?kind=medical", MEDICAL_REFUSAL),
+    ("civil_affairs", MAONAN, "/institutions/new?kind=medical&host={mn_home}", MEDICAL_REFUSAL),
+    ("civil_affairs", None, "/institutions/{mn_hosp}/edit", MEDICAL_REFUSAL),
+    ("civil_affairs", MAONAN, "/institutions/{mn_clinic}/close", MEDICAL_REFUSAL),
+    ("district_official", MAONAN, "/institutions/{mn_clinic}/edit", MEDICAL_REFUSAL),
+    ("health", None, "/institutions/new?kind=eldercare", HOME_REFUSAL),
+    ("health", MAONAN, "/institutions/{mn_home}/edit", HOME_REFUSAL),
+    ("civil_affairs", None, "/agreements/new", AGREEMENT_REFUSAL),
+    ("civil_affairs", MAONAN, "/agreements/{mn_agr}/edit", AGREEMENT_REFUSAL),
+    ("district_official", MAONAN, "/agreements/{mn_agr}/terminate", AGREEMENT_REFUSAL),
+    # The right department, but the agreement is its 高州 home's: the page says whose it is.
+    ("health", MAONAN, "/agreements/{cross_agr}/edit", "签约协议由高州市的卫生健康部门修改，请联系高州市卫生健康部门。"),
+])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_refusal_names_the_department_that_registers_the_record(client, register, login, role, region, route,
+                                                                  message, method):
+    login(role, region)
+    response = client.open(route.format(**register), method=method)
+    assert response.status_code == 403
+    assert message in response.text
+    assert "您没有权限执行此操作" not in response.text
+
+
+def test_a_refusal_speaks_the_readers_language(client, register, login):
+    login("civil_affairs", None)
+    client.get("/lang/en")
+    response = client.get("/institutions/new?kind=medical")
+    assert response.status_code == 403
+    assert ("Medical institutions (including homes&#39; in-house medical units) are registered and edited by "
+            "the health bureau: please contact the health bureau.") in response.text
+
+
+def test_a_record_outside_the_scope_is_still_not_found_without_naming_a_department(client, register, login):
+    login("civil_affairs", MAONAN)
+    response = client.get(f"/institutions/{register['gz_hosp']}/edit")
+    assert response.status_code == 404
+    assert "卫生健康部门" not in response.text and "未找到该页面或记录" in response.text
+
+
+def test_other_refusals_keep_the_general_message(client, register, login):
+    login("health", None)
+    response = client.get("/admin/users")
+    assert response.status_code == 403 and "您没有权限执行此操作" in response.text

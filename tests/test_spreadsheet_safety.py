@@ -74,6 +74,13 @@ def test_the_compliance_workbook_shows_formula_like_names_as_text(app, client, m
     _assert_workbook_shows_text(response.data, FORMULAS)
 
 
+def test_the_todo_workbook_shows_formula_like_names_as_text(app, client, make, admin):
+    _name_homes_like_formulas(app, make)
+    response = client.get("/compliance/todo.xlsx?kind=no_active_agreement")
+    assert response.status_code == 200
+    _assert_workbook_shows_text(response.data, FORMULAS[1:])  # the first home has an agreement
+
+
 @pytest.mark.parametrize("path", ["/data/export/registry.xlsx", "/data/export/institutions.xlsx",
                                   "/data/export/agreements.xlsx"])
 def test_exchange_workbooks_show_formula_like_text_as_text(app, client, make, admin, path):

@@ -66,8 +66,7 @@ def index():
 @login_required
 def create():
     """Record a signed agreement; `?eldercare=ID` starts from a home's page."""
-    if not permissions.can_create(current_user, "agreement"):
-        abort(403)
+    permissions.require_create(current_user, vocab.AGREEMENT)
     form = _form()
     home_id = request.args.get("eldercare", type=int)
     home = permissions.get_institution_or_404(current_user, home_id) if home_id else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.services import reports, review
+from registry.services.agreements import SORTS as AGREEMENT_SORTS
 from registry.services.formats import columns
 from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS
 from registry.services.institutions import SORTS as INSTITUTION_SORTS
@@ -18,7 +19,6 @@ from registry.vocab import AGREEMENT_STATUSES, KINDS, MEDICAL_TYPES, REVIEWERS, 
 MAX_PER_PAGE = 200
 MAX_PAGE = 2**31 - 1
 MAX_ID = 2**31 - 1  # the largest value of an INTEGER id column
-AGREEMENT_SORTS = ("code", "eldercare", "medical", "valid_from", "valid_to")  # agreements.filtered
 FLAGS = ("true", "false", "1", "0")
 INSTITUTION_STATUSES = ("operating", "closed")  # institutions.filtered, on today
 HOSTED = ("yes", "no")
@@ -273,7 +273,9 @@ DOCUMENT: dict[str, Any] = {
                     _text("region", "区县代码：养老机构或医疗机构一方在该区县"),
                     _choice("status", AGREEMENT_STATUSES, "今天的状态"),
                     _choice("service", SERVICES, "包含该服务内容"),
-                    _choice("sort", AGREEMENT_SORTS, "排序字段", "valid_to"),
+                    _choice("sort", AGREEMENT_SORTS,
+                            "排序：newest 最新签订在前（签订日期，无则生效日期）；expiring 今天有效的协议按到期日期由近到远，"
+                            "其余在后；其余按该列排序（descending 仅对这些列有效）", "newest"),
                     DESCENDING,
                     *PAGING,
                 ],

@@ -154,7 +154,7 @@ def agreements():
         region=_text("region"),
         status=_choice("status", AGREEMENT_STATUSES),
         service=_choice("service", SERVICES),
-        sort=_choice("sort", AGREEMENT_SORTS, "valid_to"),
+        sort=_choice("sort", AGREEMENT_SORTS, agreement_service.NEWEST),
         descending=_choice("descending", FLAGS) in ("true", "1"),
     )
     today = clock.today()

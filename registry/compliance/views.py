@@ -14,8 +14,9 @@ from registry.display import region_names
 from registry.listing import paginate
 from registry.models import clock
 from registry.services import compliance, todo
-from registry.services.formats import compliance_workbook
+from registry.services.formats import compliance_workbook, todo_workbook
 from registry.services.infra import compliance_cache
+from registry.vocab import AGREEMENT, DEPARTMENT_NAMES, MEDICAL
 
 SERIES_YEARS = range(2019, 2027)
 SERIES_DAYS = tuple(date(year, 12, 31) for year in SERIES_YEARS)
@@ -103,16 +104,44 @@ def drill_down(indicator: str, scope: str):
     )
 
 
-@bp.route("/todo")
-@login_required
-def todo_list():
-    """待办: record-level warnings, per region, newest first."""
+def _todo_items() -> tuple[date, dict[str, str | None], list[todo.TodoItem]]:
+    """Today, the 待办 filters asked for (region, department, kind; unknown ones ignored) and the items."""
     day = clock.today()
     region = request.args.get("region") or None
     if region is not None and not permissions.reads_region(current_user, region):
         abort(404)
-    found = todo.items(current_user, day, current_app.config["NEARBY_KM"], region)
-    return render_template("compliance/todo.html", items=found, region=region, day=day, kinds=todo.KINDS)
+    department = request.args.get("department") if request.args.get("department") in DEPARTMENT_NAMES else None
+    kind = request.args.get("kind") if request.args.get("kind") in todo.KINDS else None
+    filters = {"region": region, "department": department, "kind": kind}
+    return day, filters, todo.items(current_user, day, current_app.config["NEARBY_KM"], **filters)
+
+
+@bp.route("/todo")
+@login_required
+def todo_list():
+    """待办: record-level warnings newest first, with the department that acts and what the user may do."""
+    day, filters, found = _todo_items()
+    institutions = [item.institution for item in found if item.institution]
+    return render_template(
+        "compliance/todo.html", items=found, filters=filters, day=day, kinds=todo.KINDS,
+        editable=permissions.editable_institution_ids(current_user, institutions),
+        editable_agreements=permissions.editable_agreement_ids(current_user,
+                                                               [i.agreement.id for i in found if i.agreement]),
+        registers={kind: permissions.can_create(current_user, kind) for kind in (MEDICAL, AGREEMENT)},
+    )
+
+
+@bp.route("/todo.xlsx")
+@login_required
+def todo_export():
+    """The 待办 list as a workbook, with the page's filters."""
+    day, _filters, found = _todo_items()
+    return send_file(
+        todo_workbook.build(found, day),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"待办事项-{day.isoformat()}.xlsx",
+    )
 
 
 @bp.route("/export.xlsx")

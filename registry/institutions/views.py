@@ -109,8 +109,7 @@ def create():
     kind = request.args.get("kind", ELDERCARE)
     if kind not in FORMS:
         abort(404)
-    if not permissions.can_create(current_user, kind):
-        abort(403)
+    permissions.require_create(current_user, kind)
     host_id = request.args.get("host", type=int)
     host = permissions.get_institution_or_404(current_user, host_id) if host_id else None
     if host is not None and host.closed_on is not None:

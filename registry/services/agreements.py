@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, exists, func, not_, or_, select
+from sqlalchemy import Select, and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from registry.extensions import db
@@ -196,6 +196,13 @@ def terminate(agreement: Agreement, day: date, version: int | None = None) -> No
         agreement.terminated_on = day
 
 
+# Orders of the list that are not one column, and `descending` leaves them as they are: the newest
+# first (signed, else in force, latest first), and the active ones soonest to expire first (the others
+# after them, the latest to end first), so that an expired agreement never heads the list.
+NEWEST, EXPIRING = "newest", "expiring"
+SORTS = (NEWEST, EXPIRING, "code", "eldercare", "medical", "valid_from", "valid_to")
+
+
 @dataclass
 class ListFilters:
     """Search text, filters and sort order of the agreements list."""
@@ -204,7 +211,7 @@ class ListFilters:
     region: str = ""
     status: str = ""
     service: str = ""
-    sort: str = "valid_to"
+    sort: str = NEWEST
     descending: bool = False
 
 
@@ -227,6 +234,10 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
                 AgreementService.service == filters.service,
             )
         )
+    if filters.sort == EXPIRING:
+        active = Agreement.active_on(today)
+        return query.order_by(case((active, 0), else_=1), case((active, Agreement.valid_to)),
+                              Agreement.valid_to.desc(), Agreement.id.desc())
     sorts = {
         "code": Agreement.code,
         "eldercare": home.name,
@@ -234,5 +245,8 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
         "valid_from": Agreement.valid_from,
         "valid_to": Agreement.valid_to,
     }
-    column = sorts.get(filters.sort, Agreement.valid_to)
+    column = sorts.get(filters.sort)
+    if column is None:  # NEWEST
+        return query.order_by(func.coalesce(Agreement.signed_on, Agreement.valid_from).desc(),
+                              Agreement.created_at.desc(), Agreement.id.desc())
     return query.order_by(column.desc() if filters.descending else column.asc(), Agreement.id)

@@ -1,4 +1,9 @@
-"""待办: the record-level warnings of docs/indicators.md, for the records a user may read."""
+"""待办: the record-level warnings of docs/indicators.md, for the records a user may read.
+
+Each item names the department that acts on it (63号 clause 十一): the one that registers or
+edits the record, or — for a hand-over — what must be registered: a large home's in-house
+unit and a home's agreement are 卫生健康部门's to register, whoever reads the home.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,17 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from registry import permissions
+from registry.display import region_names
 from registry.extensions import db
 from registry.models import Agreement, Institution, User
 from registry.services import compliance, geo
-from registry.vocab import ELDERCARE, MEDICAL
+from registry.vocab import AGREEMENT, DEPARTMENTS, ELDERCARE, MEDICAL, REVIEWERS
 
 EXPIRY_NOTICE_DAYS = 60
 INSURANCE_MONTHS = 3  # 63号 十八
@@ -28,6 +35,21 @@ KINDS = {
     "parties_far": _l("签约双方距离超出周边范围"),
     "outside_region": _l("坐标不在所属区县范围内，请核对坐标或区县"),
     "unit_of_closed_host": _l("设立单位已停业，内设机构仍在运营，请核实并办理停业"),
+    "no_active_agreement": _l("运营中的养老机构没有有效签约协议"),
+}
+
+# What the acting department registers when it is not the record the item is about.
+ACTS_ON = {
+    "large_home_without_unit": MEDICAL,
+    "no_active_agreement": AGREEMENT,
+    "agreement_expiring": AGREEMENT,
+    "agreement_expired": AGREEMENT,
+    "parties_far": AGREEMENT,
+}
+# Hand-overs: the record is one department's, the next step another's.
+HANDOVERS = {
+    "large_home_without_unit": _l("%(department)s登记内设医疗机构", department=DEPARTMENTS[MEDICAL]),
+    "no_active_agreement": _l("%(department)s登记签约协议", department=DEPARTMENTS[AGREEMENT]),
 }
 
 
@@ -46,6 +68,18 @@ class TodoItem:
     def label(self):
         return KINDS[self.kind]
 
+    @property
+    def department(self) -> str:
+        """The department that acts, as its staff's role (vocab.DEPARTMENT_NAMES)."""
+        return REVIEWERS[ACTS_ON.get(self.kind) or self.institution.kind]
+
+    @property
+    def text(self) -> str:
+        """What to do, and for a hand-over who does it."""
+        if self.kind in HANDOVERS:
+            return _("%(label)s（%(handover)s）", label=self.label, handover=HANDOVERS[self.kind])
+        return str(self.label)
+
 
 def months_before(day: date, months: int) -> date:
     """The same day `months` calendar months earlier (clamped to the month's end)."""
@@ -59,17 +93,86 @@ def months_after(day: date, months: int) -> date:
     return months_before(day, -months)
 
 
-def items(user: User, today: date, nearby_km: float, region: str | None = None) -> list[TodoItem]:
-    """Every warning on `today` for the records `user` may read, newest first."""
+def items(user: User, today: date, nearby_km: float, region: str | None = None, kind: str | None = None,
+          department: str | None = None) -> list[TodoItem]:
+    """Every warning on `today` for the records `user` may read, newest first.
+
+    `region`, `kind` (a key of KINDS) and `department` (a role of vocab.DEPARTMENT_NAMES) narrow the list.
+    """
+
+    def wanted(candidate: str) -> bool:
+        fixed = ACTS_ON.get(candidate)
+        return kind in (None, candidate) and (department is None or fixed is None or REVIEWERS[fixed] == department)
+
     found: list[TodoItem] = []
     scope = permissions.institutions_for(user).with_only_columns(Institution.id)
     if region:
         scope = scope.where(Institution.region_code == region)
 
-    large = compliance.members("large_home_medical", today, region, missing=True)
-    for home in db.session.scalars(large.where(Institution.id.in_(scope))):
-        found.append(TodoItem("large_home_without_unit", home.opened_on, home.region_code, home))
+    if wanted("large_home_without_unit"):
+        large = compliance.members("large_home_medical", today, region, missing=True)
+        for home in db.session.scalars(large.where(Institution.id.in_(scope))):
+            found.append(TodoItem("large_home_without_unit", home.opened_on, home.region_code, home))
 
+    if wanted("no_active_agreement"):
+        # The shortfall list of the 签约率 indicator, so the list and the dashboard's gap agree.
+        unsigned = compliance.members("agreement_coverage", today, region, missing=True).where(Institution.id.in_(scope))
+        lapsed = _agreements_lapsed_on(unsigned, today)
+        for home in db.session.scalars(unsigned):
+            found.append(TodoItem("no_active_agreement", max(home.opened_on, lapsed.get(home.id, home.opened_on)),
+                                  home.region_code, home))
+
+    if wanted("insurance_not_applied") or wanted("insurance_overdue"):
+        found += _insurance_items(scope, today)
+
+    if wanted("unit_of_closed_host"):
+        # Units still operating after their host closed, for the department that must close them
+        # (closing a host closes only the units the closing user may edit; docs/permissions.md).
+        host = aliased(Institution)
+        orphans = (select(Institution).join(host, host.id == Institution.host_id)
+                   .where(Institution.id.in_(scope), Institution.operating_on(today),
+                          host.closed_on.is_not(None), host.closed_on <= today)
+                   .options(selectinload(Institution.host)))
+        for unit in db.session.scalars(orphans):
+            if permissions.can_create(user, unit.kind):
+                found.append(TodoItem("unit_of_closed_host", unit.host.closed_on, unit.region_code, unit))
+
+    if wanted("outside_region"):
+        located = select(Institution).where(Institution.id.in_(scope), Institution.lat.is_not(None),
+                                            Institution.operating_on(today))
+        for institution in db.session.scalars(located):
+            if geo.outside_its_region(institution):
+                found.append(TodoItem("outside_region", institution.updated_at.date(), institution.region_code,
+                                      institution))
+
+    if any(wanted(k) for k in ("agreement_expiring", "parties_far", "agreement_expired")):
+        found += _agreement_items(user, today, nearby_km, region)
+    found = [item for item in found if wanted(item.kind) and department in (None, item.department)]
+    found.sort(key=lambda item: (item.since, item.kind), reverse=True)
+    return found
+
+
+def _agreements_lapsed_on(homes: Select, today: date) -> dict[int, date]:
+    """The day each of these homes' agreements last stopped being active (ended, terminated or its
+    medical party closed), for the homes that had one."""
+    medical = aliased(Institution)
+    rows = db.session.execute(
+        select(Agreement.eldercare_id, Agreement.valid_to, Agreement.terminated_on, medical.closed_on)
+        .join(medical, medical.id == Agreement.medical_id)
+        .where(Agreement.eldercare_id.in_(homes.with_only_columns(Institution.id).order_by(None)),
+               Agreement.valid_from <= today)
+    )
+    lapsed: dict[int, date] = {}
+    for home_id, valid_to, terminated_on, closed_on in rows:
+        ends = [valid_to + timedelta(days=1), terminated_on, closed_on, today]
+        end = min(day for day in ends if day is not None)
+        lapsed[home_id] = max(end, lapsed.get(home_id, end))
+    return lapsed
+
+
+def _insurance_items(scope: Select, today: date) -> list[TodoItem]:
+    """提示 and 超时 for in-house medical units without an insurance designation (63号 十八)."""
+    found = []
     cutoff = months_before(today, INSURANCE_MONTHS)
     units = select(Institution).where(
         Institution.id.in_(scope),
@@ -87,27 +190,6 @@ def items(user: User, today: date, nearby_km: float, region: str | None = None) 
         if kind:
             since = unit.opened_on if kind == "insurance_not_applied" else unit.insurance_applied_on
             found.append(TodoItem(kind, months_after(since, INSURANCE_MONTHS), unit.region_code, unit))
-
-    # Units still operating after their host closed, for the department that must close them
-    # (closing a host closes only the units the closing user may edit; docs/permissions.md).
-    host = aliased(Institution)
-    orphans = (select(Institution).join(host, host.id == Institution.host_id)
-               .where(Institution.id.in_(scope), Institution.operating_on(today),
-                      host.closed_on.is_not(None), host.closed_on <= today)
-               .options(selectinload(Institution.host)))
-    for unit in db.session.scalars(orphans):
-        if permissions.can_create(user, unit.kind):
-            found.append(TodoItem("unit_of_closed_host", unit.host.closed_on, unit.region_code, unit))
-
-    located = select(Institution).where(Institution.id.in_(scope), Institution.lat.is_not(None),
-                                        Institution.operating_on(today))
-    for institution in db.session.scalars(located):
-        if geo.outside_its_region(institution):
-            found.append(TodoItem("outside_region", institution.updated_at.date(), institution.region_code,
-                                  institution))
-
-    found += _agreement_items(user, today, nearby_km, region)
-    found.sort(key=lambda item: (item.since, item.kind), reverse=True)
     return found
 
 
@@ -173,7 +255,12 @@ def record_warnings(institution: Institution, today: date) -> list[str]:
     if institution.is_eldercare and institution.operating_on(today):
         large = compliance.members("large_home_medical", today, institution.region_code, missing=True)
         if db.session.scalar(large.where(Institution.id == institution.id).with_only_columns(Institution.id)):
-            found.append(KINDS["large_home_without_unit"])
+            # Tells 民政, who reads the home, that 卫健 registers the unit, and where it is waiting.
+            department = DEPARTMENTS[MEDICAL]
+            found.append(_("%(warning)s：%(handover)s，已列入%(region)s%(department)s的待办。",
+                           warning=KINDS["large_home_without_unit"], handover=HANDOVERS["large_home_without_unit"],
+                           region=region_names().get(institution.region_code, institution.region_code),
+                           department=department))
     kind = _insurance_warning(institution, today)
     if kind:
         found.append(KINDS[kind])
