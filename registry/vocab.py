@@ -109,6 +109,7 @@ AUDIT_ACTIONS = {
     "approve": _l("审核通过"),
     "return": _l("退回"),
     "report": _l("上报"),
+    "reset_password": _l("重置密码"),
 }
 
 # Who reviews a district's change (DESIGN §9): the city bureau of the department that edits it.

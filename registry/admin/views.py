@@ -9,7 +9,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from registry.admin import bp
-from registry.admin.forms import TargetForm, TokenForm, UserForm
+from registry.admin.forms import PasswordResetForm, TargetForm, TokenForm, UserDetailsForm, UserForm
 from registry.display import region_names
 from registry.extensions import db
 from registry.forms import EmptyForm, submit
@@ -32,19 +32,52 @@ def users():
     return render_template("admin/users.html", users=list(rows), form=EmptyForm())
 
 
+def _region_choices(form: UserDetailsForm) -> None:
+    form.region_code.choices = choices(region_names(), blank=_("（市级，不限区县）"))
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required(ADMIN)
 def create_user():
     """Create an account with a role and (optionally) a region."""
     form = UserForm()
-    form.region_code.choices = choices(region_names(), blank=_("（市级，不限区县）"))
+    _region_choices(form)
     saved, user = submit(form, lambda: service.create(
         form.username.data, form.password.data, form.role.data, form.region_code.data or None,
         form.full_name.data or "", must_change_password=True))
     if saved:
         flash(_("已创建账号 %(name)s", name=user.username), "success")
         return redirect(url_for(".users"))
-    return render_template("admin/user_form.html", form=form)
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@role_required(ADMIN)
+def edit_user(user_id: int):
+    """Change an account's name, role and region (audited; a new role or region ends its sessions)."""
+    user = db.get_or_404(User, user_id)
+    form = UserDetailsForm(obj=user)
+    _region_choices(form)
+    saved, changed = submit(
+        form, lambda: service.update(user, form.full_name.data or "", form.role.data, form.region_code.data,
+                                     current_user),
+        lambda: service.edit_problems(user, form.role.data, form.region_code.data, current_user))
+    if saved:
+        flash(_("已保存账号 %(name)s", name=user.username) if changed else _("没有修改任何内容"), "success")
+        return redirect(url_for(".users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@role_required(ADMIN)
+def reset_password(user_id: int):
+    """Set a new password for someone, to be changed at their next login; their sessions end."""
+    user = db.get_or_404(User, user_id)
+    form = PasswordResetForm()
+    if submit(form, lambda: service.reset_password(user, form.password.data, current_user))[0]:
+        flash(_("已重置 %(name)s 的密码，该用户下次登录时须修改密码", name=user.username), "success")
+        return redirect(url_for(".users"))
+    return render_template("admin/password_reset.html", form=form, user=user)
 
 
 @bp.route("/users/<int:user_id>/<any(deactivate, activate):action>", methods=["POST"])
