@@ -73,7 +73,7 @@ def test_an_administrator_changes_name_role_and_region_and_it_is_audited(app, cl
     assert (event.before["region_code"], event.after["region_code"]) == (GAOZHOU, MAONAN)
     assert event.after["full_name"] == "茂南区领导"
     audit_page = client.get("/admin/audit?action=update").text
-    assert "角色: civil_affairs → district_official" in audit_page
+    assert "角色: 民政工作人员 → 区县领导" in audit_page and "所属区县: 高州市 → 茂南区" in audit_page
 
 
 def test_staff_may_become_city_level_by_leaving_the_region_empty(app, client, make, admin):
