@@ -14,6 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
+from registry.forms import VersionedForm
 from registry.vocab import ROLES, choices
 
 
@@ -46,7 +47,7 @@ class PasswordResetForm(FlaskForm):
                             validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
 
 
-class TargetForm(FlaskForm):
+class TargetForm(VersionedForm):
     """A target: indicator, scope, deadline, comparator and value (shares in per cent)."""
 
     indicator = SelectField(_l("指标"), validators=[InputRequired(message=_l("请选择指标"))])

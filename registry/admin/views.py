@@ -164,11 +164,11 @@ def targets():
 def edit_target(target_id: int):
     """Change a target's value, deadline or comparator (audited)."""
     target = db.get_or_404(Target, target_id)
-    form = _target_form(target.target_set, obj=target)
+    form = _target_form(target.target_set, obj=target, record=target)
     indicator = compliance.INDICATORS.get(target.indicator)
     if request.method == "GET" and indicator is not None and indicator.share:
         form.value.data = float(target.value) * 100
-    if submit(form, lambda: targets_service.update(target, _target_values(form)))[0]:
+    if submit(form, lambda: targets_service.update(target, _target_values(form), form.version_number()))[0]:
         flash(_("已保存目标"), "success")
         return redirect(url_for(".targets"))
     return render_template("admin/target_form.html", form=form, target=target, target_set=target.target_set)

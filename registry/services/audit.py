@@ -179,6 +179,15 @@ def history(entity: str, entity_id: int, reader: User | None = None) -> list[Aud
     return list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())))
 
 
+def saved_since(record: Any, version: int) -> list[AuditEvent]:
+    """The audited saves of a record that made it newer than `version` (their snapshots carry it), oldest first."""
+    return list(db.session.scalars(
+        select(AuditEvent).options(joinedload(AuditEvent.user))
+        .where(AuditEvent.entity == record.__tablename__, AuditEvent.entity_id == record.id,
+               AuditEvent.after["version"].as_integer() > version)
+        .order_by(AuditEvent.at, AuditEvent.id)))
+
+
 # --- the audit log ----------------------------------------------------------------------------------
 
 
