@@ -110,6 +110,7 @@ AUDIT_ACTIONS = {
     "return": _l("退回"),
     "report": _l("上报"),
     "reset_password": _l("重置密码"),
+    "change_password": _l("修改密码"),
 }
 
 # The department each kind of record belongs to (63号 十一; 卫生健康部门牵头 the agreements): it edits it, its

@@ -204,6 +204,8 @@ def test_a_reset_password_must_be_changed_at_the_next_login(app, client, make, a
                                                       "confirm": "Banyan-ferry-lantern-7"})
     assert changed.status_code == 302
     assert browser.get("/homes").status_code == 200
+    [change] = events(app, "change_password")
+    assert (change.summary, change.user.username) == ("weijian", "weijian")
 
 
 def test_a_reset_ends_the_users_sessions(app, client, make, admin):

@@ -171,7 +171,7 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
     user.must_change_password = False
     sessions.end_all(user)
     db.session.flush()
-    audit.record("update", user, summary=_("修改密码"), user=user)
+    audit.record("change_password", user, summary=user.username, user=user)
 
 
 def set_active(user: User, active: bool) -> None:
