@@ -140,6 +140,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_global(review.ACTIONS, "review_actions")
     app.add_template_global(review.impact_lines, "impact_lines")
     app.add_template_global(review.differences, "change_differences")
+    app.add_template_global(review.event_changes)
     app.add_template_global(reports.STATUSES, "report_statuses")
     app.add_template_global(waiting_notices)
     app.add_template_global(report_workbook.target_text, "target_text")

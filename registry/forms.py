@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import flash, request
 from flask_babel import gettext as _
@@ -15,9 +16,9 @@ from wtforms.validators import InputRequired, Optional, StopValidation, Validati
 
 from registry.display import region_names
 from registry.extensions import db
-from registry.models import Institution
+from registry.models import AuditEvent, Institution
 from registry.permissions import editable_regions
-from registry.services import MAX_COUNT, RecordInvalid, StaleEdit
+from registry.services import MAX_COUNT, RecordInvalid, StaleEdit, audit
 from registry.services.changes import Outcome
 from registry.services.reports import BackdatedChange
 from registry.vocab import BUREAUS, choices
@@ -37,6 +38,8 @@ class VersionedForm(FlaskForm):
     def __init__(self, *args, record=None, **kwargs):
         """`record`: the record being changed; its version is carried until the form is submitted."""
         super().__init__(*args, **kwargs)
+        self.record = record
+        self.stale: StaleNotice | None = None
         if record is not None and not self.is_submitted():
             self.version.data = str(record.version)
 
@@ -97,6 +100,23 @@ def stale_message() -> str:
     return _("该记录已被他人修改，您的修改未保存。请查看最新内容后重新编辑。")
 
 
+@dataclass
+class StaleNotice:
+    """What a refused stale save shows beside `stale_message`: the way to the latest version (the form
+    opened afresh), and the saves made since the form was opened, each with who, when and the fields."""
+
+    latest_url: str
+    saves: list[AuditEvent]
+
+
+def stale_notice(form: Any) -> StaleNotice | None:
+    """The notice for a versioned form whose save was refused as stale (after the rollback: the record as it is now)."""
+    record, version = getattr(form, "record", None), getattr(form, "version_number", lambda: None)()
+    if record is None or version is None:
+        return None
+    return StaleNotice(request.path, audit.saved_since(record, version))
+
+
 def institution_named(scope: Select, raw: str | None, kind: str | None = None) -> Institution:
     """The institution a code field names, among `scope` (a user's readable institutions).
 
@@ -154,6 +174,7 @@ def _run(form: FlaskForm, action: Callable[[], T], aliases: dict[str, str] | Non
     except StaleEdit:
         db.session.rollback()
         form.form_errors.append(stale_message())
+        form.stale = stale_notice(form)
         return False, None
     except RecordInvalid as error:
         db.session.rollback()

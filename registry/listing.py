@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import current_app, request
@@ -23,6 +24,17 @@ def int_arg(name: str, label: str, minimum: int, maximum: int) -> int | None:
         raise InvalidInput(_("%(label)s应为 %(minimum)s 到 %(maximum)s 之间的整数",
                              label=label, minimum=minimum, maximum=maximum))
     return value
+
+
+def date_arg(name: str, label: str) -> date | None:
+    """A day from the query string (YYYY-MM-DD; None when absent or empty); 400 naming the field when it is not one."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(_("%(label)s应为 YYYY-MM-DD 格式的日期", label=label)) from None
 
 
 def filters_from_request(cls: type[F]) -> F:

@@ -107,16 +107,32 @@ AUDIT_ACTIONS = {
     "approve": _l("审核通过"),
     "return": _l("退回"),
     "report": _l("上报"),
+    "reset_password": _l("重置密码"),
+    "change_password": _l("修改密码"),
 }
 
 # The department that registers and edits each kind of record, as its staff's role (63号 clause 十一:
 # 民政 the homes, 卫健 the medical institutions; agreements 卫生健康部门牵头). A district's change is
-# reviewed by that department's city bureau (docs/review-and-reporting.md).
+# reviewed by that department's city bureau (docs/review-and-reporting.md),
+# and the audit log files its events under it.
 AGREEMENT, IMPORT = "agreement", "import"
 REVIEWERS = {ELDERCARE: CIVIL_AFFAIRS, MEDICAL: HEALTH, AGREEMENT: HEALTH}
 BUREAUS = {CIVIL_AFFAIRS: _l("市民政局"), HEALTH: _l("市卫生健康局")}
 DEPARTMENT_NAMES = {CIVIL_AFFAIRS: _l("民政部门"), HEALTH: _l("卫生健康部门")}
 DEPARTMENTS = {kind: DEPARTMENT_NAMES[role] for kind, role in REVIEWERS.items()}
+
+# What the audit log's events are about (their `entity`), as the log names them.
+AUDIT_ENTITIES = {
+    "institutions": _l("机构"),
+    "agreements": _l("签约协议"),
+    "training_records": _l("培训记录"),
+    "targets": _l("目标"),
+    "change_requests": _l("审核申请"),
+    "period_reports": _l("上报"),
+    "imports": _l("数据导入"),
+    "users": _l("用户"),
+    "api_tokens": _l("接口令牌"),
+}
 
 
 def choices(vocabulary: dict, blank: str | None = None) -> list[SelectChoice]:
@@ -143,6 +159,11 @@ FIELD_LABELS = {
     "host": _l("设立单位"), "eldercare": _l("养老机构"), "medical": _l("医疗卫生机构"),
     "close_units": _l("同时停业内设机构"),
     "special_support": _l("特困供养机构"), "contact_person": _l("联系人"), "phone": _l("联系电话"), "note": _l("备注"),
+    "must_change_password": _l("须修改密码"),
+    "held_on": _l("培训日期"), "organiser": _l("主办单位"), "medical_nursing": _l("医疗护理人员"),
+    "caregivers": _l("养老护理员"),
+    "indicator": _l("指标"), "scope": _l("范围"), "deadline": _l("期限"), "comparator": _l("比较方式"),
+    "value": _l("目标值"), "clause": _l("条款"), "edited": _l("已调整"),
 }
 
 # Where an institution's coordinates came from.

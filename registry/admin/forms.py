@@ -14,25 +14,40 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
+from registry.forms import VersionedForm
 from registry.vocab import ROLES, choices
 
 
-class UserForm(FlaskForm):
-    """A new account: role, region and an initial password."""
+class UserDetailsForm(FlaskForm):
+    """An account's name, role and region: what an administrator may change after creating it."""
 
-    username = StringField(_l("用户名"), validators=[InputRequired(message=_l("请填写用户名")),
-                                                  Length(max=64)])
     full_name = StringField(_l("姓名或单位"), validators=[Optional(), Length(max=64)])
     role = SelectField(_l("角色"), choices=choices(ROLES, blank=_l("请选择")),
                        validators=[InputRequired(message=_l("请选择角色"))])
     region_code = SelectField(_l("所属区县"), validators=[Optional()],
                               description=_l("区县领导必须选择；工作人员不选表示市级（可编辑全市）"))
+
+
+class UserForm(UserDetailsForm):
+    """A new account: role, region and an initial password."""
+
+    username = StringField(_l("用户名"), validators=[InputRequired(message=_l("请填写用户名")),
+                                                  Length(max=64)])
     password = PasswordField(_l("初始密码"), validators=[InputRequired(message=_l("请填写初始密码"))],
                              description=_l("至少 12 位，不能包含用户名"))
     confirm = PasswordField(_l("确认密码"), validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
 
 
-class TargetForm(FlaskForm):
+class PasswordResetForm(FlaskForm):
+    """A password the administrator sets for someone; they must change it at their next login."""
+
+    password = PasswordField(_l("新密码"), validators=[InputRequired(message=_l("请填写新密码"))],
+                             description=_l("至少 12 位，不能包含用户名"))
+    confirm = PasswordField(_l("确认新密码"),
+                            validators=[EqualTo("password", message=_l("两次输入的密码不一致"))])
+
+
+class TargetForm(VersionedForm):
     """A target: indicator, scope, deadline, comparator and value (shares in per cent)."""
 
     indicator = SelectField(_l("指标"), validators=[InputRequired(message=_l("请选择指标"))])

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from registry.admin import bp
-from registry.admin.forms import TargetForm, TokenForm, UserForm
-from registry.display import region_names
+from registry.admin.forms import PasswordResetForm, TargetForm, TokenForm, UserDetailsForm, UserForm
+from registry.display import XLSX, attachment, region_names
 from registry.extensions import db
 from registry.forms import EmptyForm, submit
-from registry.listing import paginate
-from registry.models import ApiToken, AuditEvent, Target, TargetSet, User
+from registry.listing import MAX_PAGE, date_arg, int_arg, paginate
+from registry.models import ApiToken, Target, TargetSet, User, clock
 from registry.models.clock import utcnow
 from registry.permissions import role_required
-from registry.services import compliance
+from registry.services import audit, compliance
 from registry.services import targets as targets_service
 from registry.services import users as service
+from registry.services.formats import audit_workbook
 from registry.services.infra import tokens as tokens_service
-from registry.vocab import ADMIN, AUDIT_ACTIONS, ROLES, choices
+from registry.vocab import ADMIN, ROLES, choices
 
 
 @bp.route("/users")
@@ -32,19 +33,52 @@ def users():
     return render_template("admin/users.html", users=list(rows), form=EmptyForm())
 
 
+def _region_choices(form: UserDetailsForm) -> None:
+    form.region_code.choices = choices(region_names(), blank=_("（市级，不限区县）"))
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required(ADMIN)
 def create_user():
     """Create an account with a role and (optionally) a region."""
     form = UserForm()
-    form.region_code.choices = choices(region_names(), blank=_("（市级，不限区县）"))
+    _region_choices(form)
     saved, user = submit(form, lambda: service.create(
         form.username.data, form.password.data, form.role.data, form.region_code.data or None,
         form.full_name.data or "", must_change_password=True))
     if saved:
         flash(_("已创建账号 %(name)s", name=user.username), "success")
         return redirect(url_for(".users"))
-    return render_template("admin/user_form.html", form=form)
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@role_required(ADMIN)
+def edit_user(user_id: int):
+    """Change an account's name, role and region (audited; a new role or region ends its sessions)."""
+    user = db.get_or_404(User, user_id)
+    form = UserDetailsForm(obj=user)
+    _region_choices(form)
+    saved, changed = submit(
+        form, lambda: service.update(user, form.full_name.data or "", form.role.data, form.region_code.data,
+                                     current_user),
+        lambda: service.edit_problems(user, form.role.data, form.region_code.data, current_user))
+    if saved:
+        flash(_("已保存账号 %(name)s", name=user.username) if changed else _("没有修改任何内容"), "success")
+        return redirect(url_for(".users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@role_required(ADMIN)
+def reset_password(user_id: int):
+    """Set a new password for someone, to be changed at their next login; their sessions end."""
+    user = db.get_or_404(User, user_id)
+    form = PasswordResetForm()
+    if submit(form, lambda: service.reset_password(user, form.password.data, current_user))[0]:
+        flash(_("已重置 %(name)s 的密码，该用户下次登录时须修改密码", name=user.username), "success")
+        return redirect(url_for(".users"))
+    return render_template("admin/password_reset.html", form=form, user=user)
 
 
 @bp.route("/users/<int:user_id>/<any(deactivate, activate):action>", methods=["POST"])
@@ -65,18 +99,39 @@ def set_active(user_id: int, action: str):
     return redirect(url_for(".users"))
 
 
+def _log_filters() -> audit.LogFilters:
+    """The audit log's filters from the query string (the page and its export read the same)."""
+    return audit.LogFilters(
+        date_from=date_arg("date_from", _("开始日期")), date_to=date_arg("date_to", _("结束日期")),
+        user_id=int_arg("user", _("操作人"), 1, MAX_PAGE), action=request.args.get("action", "").strip(),
+        department=request.args.get("department", "").strip(), entity=request.args.get("entity", "").strip(),
+        record_id=int_arg("record", _("记录编号"), 1, MAX_PAGE), q=request.args.get("q", "").strip())
+
+
 @bp.route("/audit")
 @role_required(ADMIN)
 def audit_log():
-    """The audit log, newest first, filterable by action and record type."""
-    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    action = request.args.get("action", "")
-    entity = request.args.get("entity", "")
-    if action in AUDIT_ACTIONS:
-        query = query.where(AuditEvent.action == action)
-    if entity:
-        query = query.where(AuditEvent.entity == entity)
-    return render_template("admin/audit.html", page=paginate(query), action=action, entity=entity)
+    """The audit log, newest first: by date range, user, action, department and record; exported as filtered."""
+    filters = _log_filters()
+    users = db.session.scalars(select(User).order_by(User.username)).all()
+    return render_template("admin/audit.html", page=paginate(audit.log(filters)), filters=filters,
+                           users={str(u.id): f"{u.username}（{u.full_name}）" if u.full_name else u.username
+                                  for u in users})
+
+
+@bp.route("/audit/export")
+@role_required(ADMIN)
+def export_audit_log():
+    """The filtered audit log as an .xlsx workbook (up to audit_workbook.MAX_ROWS events)."""
+    query = audit.log(_log_filters())
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    if total > audit_workbook.MAX_ROWS:
+        flash(_("符合条件的记录有 %(n)s 条，超过一次导出的上限 %(limit)s 条，请缩小日期范围后再导出",
+                n=total, limit=audit_workbook.MAX_ROWS), "warning")
+        return redirect(url_for(".audit_log", **request.args))
+    body = audit_workbook.build(db.session.scalars(query))
+    filename = f"{_('操作日志')}-{clock.today():%Y%m%d}.xlsx"
+    return Response(body, mimetype=XLSX, headers={"Content-Disposition": attachment(filename)})
 
 
 def _target_form(target_set: TargetSet, **kwargs) -> TargetForm:
@@ -109,11 +164,11 @@ def targets():
 def edit_target(target_id: int):
     """Change a target's value, deadline or comparator (audited)."""
     target = db.get_or_404(Target, target_id)
-    form = _target_form(target.target_set, obj=target)
+    form = _target_form(target.target_set, obj=target, record=target)
     indicator = compliance.INDICATORS.get(target.indicator)
     if request.method == "GET" and indicator is not None and indicator.share:
         form.value.data = float(target.value) * 100
-    if submit(form, lambda: targets_service.update(target, _target_values(form)))[0]:
+    if submit(form, lambda: targets_service.update(target, _target_values(form), form.version_number()))[0]:
         flash(_("已保存目标"), "success")
         return redirect(url_for(".targets"))
     return render_template("admin/target_form.html", form=form, target=target, target_set=target.target_set)

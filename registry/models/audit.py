@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from registry.extensions import db
 from registry.models.clock import utcnow
@@ -37,6 +37,9 @@ class AuditEvent(db.Model):
                                                           index=True)
 
     user: Mapped[User | None] = relationship()
+    # The department (civil_affairs | health) whose record the event is about, when a query asks for it
+    # (services/audit.department_of_event); not stored.
+    department: Mapped[str | None] = query_expression()
 
     __table_args__ = (
         db.Index("ix_audit_events_entity", "entity", "entity_id"),

@@ -24,3 +24,13 @@ def registry_zone() -> ZoneInfo:
 def today() -> date:
     """The registry's day: today in Maoming, whatever zone the server's clock keeps (docs/indicators.md)."""
     return datetime.now(UTC).astimezone(registry_zone()).date()
+
+
+def day_start(day: date) -> datetime:
+    """The stored (naive UTC) time at which the registry's `day` begins, for ranges over timestamps."""
+    return datetime.combine(day, datetime.min.time(), registry_zone()).astimezone(UTC).replace(tzinfo=None)
+
+
+def local(moment: datetime) -> datetime:
+    """A stored (naive UTC) time as the registry's wall-clock time, without tzinfo (for a spreadsheet cell)."""
+    return moment.replace(tzinfo=UTC).astimezone(registry_zone()).replace(tzinfo=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
@@ -43,5 +43,8 @@ class Target(db.Model):
     clause: Mapped[str] = mapped_column(String(32), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     edited: Mapped[bool] = mapped_column(default=False)  # an administrator changed it
+    version: Mapped[int] = mapped_column(Integer, default=1)  # an edit over a newer save is refused
 
     target_set: Mapped[TargetSet] = relationship(back_populates="targets")
+
+    __mapper_args__ = {"version_id_col": version}

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask_login import current_user
-from sqlalchemy import event, inspect, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, case, event, func, inspect, literal, or_, select
+from sqlalchemy.orm import Session, joinedload, with_expression
 
 from registry.extensions import db
-from registry.models import AuditEvent, ChangeRequest, User
-from registry.vocab import ADMIN
+from registry.models import Agreement, AuditEvent, ChangeRequest, Institution, User
+from registry.models.clock import day_start
+from registry.services import containing
+from registry.vocab import ADMIN, AGREEMENT, DEPARTMENT_NAMES, KINDS, REVIEWERS
 
 HIDDEN = frozenset({"password_hash", "created_at", "updated_at"})
 
@@ -174,3 +177,84 @@ def history(entity: str, entity_id: int, reader: User | None = None) -> list[Aud
     if reader is None or reader.role != ADMIN:
         query = query.where(AuditEvent.action != "denied")
     return list(db.session.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())))
+
+
+def saved_since(record: Any, version: int) -> list[AuditEvent]:
+    """The audited saves of a record that made it newer than `version` (their snapshots carry it), oldest first."""
+    return list(db.session.scalars(
+        select(AuditEvent).options(joinedload(AuditEvent.user))
+        .where(AuditEvent.entity == record.__tablename__, AuditEvent.entity_id == record.id,
+               AuditEvent.after["version"].as_integer() > version)
+        .order_by(AuditEvent.at, AuditEvent.id)))
+
+
+# --- the audit log ----------------------------------------------------------------------------------
+
+
+def department_of_event() -> ColumnElement:
+    """SQL: the department whose record an event is about (vocab.REVIEWERS), else NULL.
+
+    An institution's by its kind (read from its snapshot once it is deleted), an agreement's is 卫健's,
+    a change request's is the department reviewing it.
+    """
+    kind = func.coalesce(
+        select(Institution.kind).where(Institution.id == AuditEvent.entity_id).scalar_subquery(),
+        AuditEvent.before["kind"].as_string(), AuditEvent.after["kind"].as_string())
+    by_kind = {kind_: department for kind_, department in REVIEWERS.items() if kind_ in KINDS}
+    return case(
+        (AuditEvent.entity == "institutions", case(by_kind, value=kind)),
+        (AuditEvent.entity == "agreements", literal(REVIEWERS[AGREEMENT])),
+        (AuditEvent.entity == "change_requests",
+         select(ChangeRequest.department).where(ChangeRequest.id == AuditEvent.entity_id).scalar_subquery()),
+    )
+
+
+@dataclass
+class LogFilters:
+    """The audit log's filters (an empty one is left out); the days are the registry's (Asia/Shanghai)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    user_id: int | None = None
+    action: str = ""
+    department: str = ""
+    entity: str = ""
+    record_id: int | None = None
+    q: str = ""  # a record's name or code
+
+
+def _named(text: str) -> ColumnElement:
+    """Events about a record whose name or code holds `text` (the summary keeps the name it had then)."""
+    return or_(
+        containing(text, AuditEvent.summary),
+        (AuditEvent.entity == "institutions") & AuditEvent.entity_id.in_(
+            select(Institution.id).where(containing(text, Institution.name, Institution.code, Institution.uscc))),
+        (AuditEvent.entity == "agreements") & AuditEvent.entity_id.in_(
+            select(Agreement.id).where(containing(text, Agreement.code))),
+        (AuditEvent.entity == "users") & AuditEvent.entity_id.in_(
+            select(User.id).where(containing(text, User.username, User.full_name))),
+    )
+
+
+def log(filters: LogFilters) -> Select:
+    """The audit log: the events `filters` lets through, newest first, each with its department and user."""
+    department = department_of_event()
+    query = select(AuditEvent).options(with_expression(AuditEvent.department, department),
+                                       joinedload(AuditEvent.user))
+    if filters.date_from is not None:
+        query = query.where(AuditEvent.at >= day_start(filters.date_from))
+    if filters.date_to is not None:
+        query = query.where(AuditEvent.at < day_start(filters.date_to + timedelta(days=1)))
+    if filters.user_id is not None:
+        query = query.where(AuditEvent.user_id == filters.user_id)
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.department in DEPARTMENT_NAMES:
+        query = query.where(department == filters.department)
+    if filters.entity:
+        query = query.where(AuditEvent.entity == filters.entity)
+    if filters.record_id is not None:
+        query = query.where(AuditEvent.entity_id == filters.record_id)
+    if filters.q:
+        query = query.where(_named(filters.q))
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())

@@ -54,6 +54,7 @@ from registry.vocab import (
     OWNERSHIPS,
     RATINGS,
     REVIEWERS,
+    ROLES,
     SERVICES,
 )
 
@@ -426,6 +427,8 @@ def shown(field: str, value: Any) -> str:
         return f"{record.name}（{record.code}）" if record else str(value)
     if field == "region_code":
         return region_names().get(value, value)
+    if field == "role":
+        return str(ROLES.get(value, value))
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if isinstance(value, list):
@@ -440,6 +443,13 @@ def field_changes(changes: dict[str, tuple[Any, Any]]) -> list[FieldChange]:
     """{field: (before, after)} as rows of a difference table."""
     return [FieldChange(f, str(FIELD_LABELS.get(f, f)), shown(f, before), shown(f, after))
             for f, (before, after) in changes.items() if f not in ("version", "id")]
+
+
+def event_changes(event: AuditEvent) -> list[FieldChange]:
+    """What an audit event changed in its record: each field, before → after (none for a workflow step)."""
+    if event.entity in ("change_requests", "period_reports") or not (event.before and event.after):
+        return []
+    return field_changes(audit.changed(event.before, event.after))
 
 
 def differences(request: ChangeRequest) -> list[FieldChange]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from registry.extensions import db
 from registry.models import Region, Target, TargetSet
-from registry.services import RecordInvalid, audit
+from registry.services import RecordInvalid, StaleEdit, audit
 from registry.services.compliance import CITY, COMPARATORS, INDICATORS
 
 FIELDS = ("indicator", "scope", "deadline", "comparator", "value", "clause", "note")
@@ -59,8 +59,10 @@ def summary(target: Target) -> str:
     return f"{target.indicator} {target.scope} {target.deadline.isoformat()}"
 
 
-def update(target: Target, values: dict[str, Any]) -> None:
-    """Change a target (audited); `registry init` never overwrites it afterwards."""
+def update(target: Target, values: dict[str, Any], version: int | None = None) -> None:
+    """Change a target (audited) unless someone saved it since `version`; `registry init` never overwrites it."""
+    if version is not None and version != target.version:
+        raise StaleEdit()
     merged = {f: getattr(target, f) for f in FIELDS} | {f: values[f] for f in FIELDS if f in values}
     errors = check(target.target_set, merged, target)
     if errors:

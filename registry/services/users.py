@@ -1,4 +1,4 @@
-"""Users: creating accounts with a role and a region, the password rule, logging in, deactivating them."""
+"""Users: creating and editing accounts with a role and a region, the password rule, logging in, deactivating them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from registry.extensions import db
 from registry.models import Region, User
 from registry.services import RecordInvalid, audit
 from registry.services.infra import sessions
-from registry.vocab import DISTRICT_OFFICIAL, ROLES
+from registry.vocab import ADMIN, DISTRICT_OFFICIAL, ROLES
 
 MIN_PASSWORD = 12
 MIN_STRENGTH = 3  # zxcvbn's score, 0–4: 3 means about 10^10 guesses ("safely unguessable")
@@ -76,6 +76,18 @@ def password_problem(password: str, username: str, full_name: str = "") -> str |
     return _weakness(max(result["sequence"], key=lambda match: len(match["token"])))
 
 
+def role_problems(role: str, region_code: str | None) -> dict[str, str]:
+    """The rules of a role and its region, for a new account and an edited one alike; {} when they hold."""
+    errors: dict[str, str] = {}
+    if role not in ROLES:
+        errors["role"] = _("角色无效")
+    if region_code and db.session.get(Region, region_code) is None:
+        errors["region_code"] = _("所属区县不存在：%(value)s", value=region_code)
+    if role == DISTRICT_OFFICIAL and not region_code:
+        errors["region_code"] = _("区县领导必须指定所属区县")
+    return errors
+
+
 def check(username: str, password: str, role: str, region_code: str | None, full_name: str = "") -> dict[str, str]:
     """The rules for a new account; {} when all hold."""
     errors: dict[str, str] = {}
@@ -86,13 +98,7 @@ def check(username: str, password: str, role: str, region_code: str | None, full
     problem = password_problem(password, username, full_name)
     if problem:
         errors["password"] = problem
-    if role not in ROLES:
-        errors["role"] = _("角色无效")
-    if region_code and db.session.get(Region, region_code) is None:
-        errors["region_code"] = _("所属区县不存在：%(value)s", value=region_code)
-    if role == DISTRICT_OFFICIAL and not region_code:
-        errors["region_code"] = _("区县领导必须指定所属区县")
-    return errors
+    return errors | role_problems(role, region_code)
 
 
 def create(
@@ -165,7 +171,7 @@ def change_password(user: User, current: str, new: str, ip: str) -> None:
     user.must_change_password = False
     sessions.end_all(user)
     db.session.flush()
-    audit.record("update", user, summary=_("修改密码"), user=user)
+    audit.record("change_password", user, summary=user.username, user=user)
 
 
 def set_active(user: User, active: bool) -> None:
@@ -174,3 +180,47 @@ def set_active(user: User, active: bool) -> None:
         if not active:
             sessions.end_all(user)
         user.active = active
+
+
+def edit_problems(user: User, role: str, region_code: str | None, acting: User) -> dict[str, str]:
+    """The rules for an edited account: those of a new one, and no administrator removes their own role."""
+    errors = role_problems(role, region_code or None)
+    if user.id == acting.id and user.role == ADMIN and role != ADMIN:
+        errors["role"] = _("不能取消自己的系统管理员角色，否则将无人管理系统")
+    return errors
+
+
+def update(user: User, full_name: str, role: str, region_code: str | None, acting: User) -> bool:
+    """Change an account's name, role and region (audited); returns whether anything changed.
+
+    A new role or region ends the account's sessions, so its holder logs in again under the new
+    rights (rights are read on every request anyway; this also closes pages opened under the old ones).
+    """
+    region_code = region_code or None
+    errors = edit_problems(user, role, region_code, acting)
+    if errors:
+        raise RecordInvalid(errors)
+    rights = (user.role, user.region_code)
+    with audit.Change("update", user, summary=user.username) as change:
+        user.full_name, user.role, user.region_code = full_name.strip(), role, region_code
+    if (role, region_code) != rights and user.id != acting.id:
+        sessions.end_all(user)
+    return change.changed
+
+
+def reset_password(user: User, password: str, acting: User) -> None:
+    """An administrator sets a new password, to be changed at the next login; the account's sessions end.
+
+    Audited without the password. One's own password is changed with the current one (change_password).
+    """
+    if user.id == acting.id:
+        raise RecordInvalid({"password": _("不能重置自己的密码，请在“修改密码”中修改")})
+    problem = password_problem(password, user.username, user.full_name)
+    if problem:
+        raise RecordInvalid({"password": problem})
+    before = audit.snapshot(user)
+    user.set_password(password)
+    user.must_change_password = True
+    sessions.end_all(user)
+    db.session.flush()
+    audit.record("reset_password", user, before=before, after=audit.snapshot(user), summary=user.username)
