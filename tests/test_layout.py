@@ -1,0 +1,161 @@
+"""The page layout: the left menu per role with its counts, breadcrumbs and the user badge."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from registry.extensions import db
+from registry.models import User, clock
+from tests.conftest import AuthActions
+from tests.factories import GAOZHOU, MAONAN
+from tests.test_institutions import home_form
+
+
+class Landmark(HTMLParser):
+    """The links (text, address) and the items' text inside the <nav> named `label`."""
+
+    def __init__(self, label: str):
+        super().__init__()
+        self.label, self.depth, self.links, self.items = label, 0, [], []
+        self._link: list[str] | None = None
+        self._item: list[str] | None = None
+        self._href = ""
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "nav" and (self.depth or attrs.get("aria-label") == self.label):
+            self.depth += 1
+        elif self.depth and tag == "a":
+            self._link, self._href = [], attrs.get("href", "")
+        elif self.depth and tag == "li":
+            self._item = []
+
+    def handle_endtag(self, tag):
+        if tag == "nav" and self.depth:
+            self.depth -= 1
+        elif tag == "a" and self._link is not None:
+            self.links.append((" ".join("".join(self._link).split()), self._href))
+            self._link = None
+        elif tag == "li" and self._item is not None:
+            self.items.append(" ".join("".join(self._item).split()))
+            self._item = None
+
+    def handle_data(self, data):
+        if self._link is not None:
+            self._link.append(data)
+        if self._item is not None:
+            self._item.append(data)
+
+
+def landmark(html: str, label: str) -> Landmark:
+    parser = Landmark(label)
+    parser.feed(html)
+    return parser
+
+
+def menu(client, path: str = "/") -> dict[str, tuple[str, int]]:
+    """The main menu's entries on the page at `path`: label → (address, the count shown on it or 0)."""
+    entries = {}
+    for text, href in landmark(client.get(path).text, "主菜单").links:
+        label, _, waiting = text.partition(" ")
+        entries[label] = (href, int(waiting.removesuffix(" 项待处理")) if waiting else 0)
+    return entries
+
+
+def crumbs(client, path: str) -> list[str]:
+    return landmark(client.get(path).text, "位置").items
+
+
+def login(make, client, role: str, region: str | None, username: str) -> None:
+    make.user(role, region, username=username)
+    AuthActions(client).logout()
+    assert AuthActions(client).login(username).status_code == 302
+
+
+# --- the menu -------------------------------------------------------------------------------------
+
+REGISTER = ["首页", "养老机构", "医疗卫生机构", "签约协议", "培训", "指标", "上报", "待办", "地图"]
+ADMINISTRATION = ["用户管理", "目标管理", "接口令牌", "操作日志"]
+
+
+@pytest.mark.parametrize(
+    ("role", "region", "entries", "groups"),
+    [
+        ("admin", None, [*REGISTER, "导入导出", "审核", *ADMINISTRATION], ["登记", "统计", "数据", "系统管理"]),
+        ("civil_affairs", None, [*REGISTER, "导入导出", "审核"], ["登记", "统计", "数据"]),
+        ("health", GAOZHOU, [*REGISTER, "导入导出", "审核"], ["登记", "统计", "数据"]),
+        ("district_official", MAONAN, [*REGISTER, "审核"], ["登记", "统计"]),
+    ],
+)
+def test_each_role_sees_its_own_menu_entries_in_their_groups(make, client, role, region, entries, groups):
+    login(make, client, role, region, "someone")
+    assert list(menu(client)) == entries
+    assert re.findall(r'class="menu-heading"[^>]*>([^<]+)<', client.get("/").text) == groups
+
+
+def test_the_entry_of_the_page_is_marked_current(make, client):
+    login(make, client, "civil_affairs", None, "minzheng")
+    home = make.home(name="茂南颐康养老院")
+    for path, entry in (("/homes", "养老机构"), (f"/institutions/{home}", "养老机构"), ("/compliance/todo", "待办"),
+                        ("/compliance", "指标"), ("/review/mine", "审核")):
+        current = re.findall(r'class="menu-link" href="[^"]+" aria-current="page">\s*<span>([^<]+)</span>',
+                             client.get(path).text)
+        assert current == [entry], path
+
+
+def test_the_menu_counts_the_work_waiting_where_it_is(make, client):
+    """A district's new home waits in the city bureau's 审核; an agreement ending soon is a 待办."""
+    today = clock.today()
+    home, hospital = make.home(), make.medical()
+    make.agreement(home, hospital, valid_from=today - timedelta(days=300), valid_to=today + timedelta(days=20),
+                   signed_on=None)
+    login(make, client, "civil_affairs", MAONAN, "mz-maonan")
+    assert client.post("/institutions/new?kind=eldercare", data=home_form(name="茂南待审养老院")).status_code == 302
+    login(make, client, "civil_affairs", None, "mz-city")
+    entries = menu(client)
+    assert entries["审核"] == ("/review", 1)
+    assert entries["待办"] == ("/compliance/todo", 1)
+    assert entries["上报"] == ("/reports", 0)  # the city's 民政 approves no reports
+
+
+# --- breadcrumbs ----------------------------------------------------------------------------------
+
+def test_every_page_says_where_it_is(make, client, admin):
+    home = make.home(name="茂南颐康养老院")
+    agreement = make.agreement(home, make.medical(name="茂名示范医院"))
+    assert crumbs(client, "/") == ["首页"]
+    assert crumbs(client, "/homes") == ["首页", "登记", "养老机构"]
+    assert crumbs(client, f"/institutions/{home}") == ["首页", "登记", "养老机构", "茂南颐康养老院"]
+    assert crumbs(client, f"/institutions/{home}/edit") == ["首页", "登记", "养老机构", "茂南颐康养老院", "编辑"]
+    assert crumbs(client, f"/agreements/{agreement}/terminate")[:3] == ["首页", "登记", "签约协议"]
+    assert crumbs(client, "/admin/users/new") == ["首页", "系统管理", "用户管理", "新建账号"]
+    assert crumbs(client, "/compliance/referral_coverage/440902?as_of=2022-12-31")[:3] == ["首页", "统计", "指标"]
+    assert crumbs(client, "/notifications") == ["首页", "提醒"]
+    assert crumbs(client, "/institutions/999999") == ["首页", "未找到该页面或记录"]
+    # Each step links to its page; the group is a heading, not a link.
+    links = landmark(client.get(f"/institutions/{home}/edit").text, "位置").links
+    assert links == [("首页", "/"), ("养老机构", "/homes"), ("茂南颐康养老院", f"/institutions/{home}")]
+
+
+def test_the_login_page_has_no_menu_and_no_breadcrumbs(client):
+    page = client.get("/login").text
+    assert 'aria-label="主菜单"' not in page and 'aria-label="位置"' not in page
+
+
+# --- forms, the badge, distances --------------------------------------------------------------------
+
+def test_the_header_names_the_user_their_role_and_region(app, make, client):
+    user_id = make.user("district_official", MAONAN, username="lingdao")
+    with app.app_context():
+        db.session.get(User, user_id).full_name = "茂南区领导（示例）"
+        db.session.commit()
+    AuthActions(client).login("lingdao")
+    page = client.get("/").text
+    assert "茂南区领导（示例） · 区县领导 · 茂南区" in page
+    assert "（示例）（" not in page
+
+
