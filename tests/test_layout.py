@@ -1,4 +1,5 @@
-"""The page layout: the left menu per role with its counts, breadcrumbs and the user badge."""
+"""The page layout: the left menu per role with its counts, breadcrumbs, the lists' 操作 column,
+required marks, the user badge and the one way distances are written."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from registry.extensions import db
 from registry.models import User, clock
 from tests.conftest import AuthActions
-from tests.factories import GAOZHOU, MAONAN
+from tests.factories import GAOZHOU, MAONAN, count_statements
 from tests.test_institutions import home_form
 
 
@@ -144,6 +145,67 @@ def test_every_page_says_where_it_is(make, client, admin):
 def test_the_login_page_has_no_menu_and_no_breadcrumbs(client):
     page = client.get("/login").text
     assert 'aria-label="主菜单"' not in page and 'aria-label="位置"' not in page
+
+
+# --- the 操作 column ------------------------------------------------------------------------------
+
+def actions(html: str, name: str) -> list[str]:
+    """The 操作 links (and buttons) of the list row naming `name`."""
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", html, re.S) if name in r)
+    cell = re.search(r'class="row-actions[^"]*">(.*?)</td>', row, re.S).group(1)
+    return re.findall(r">\s*([^<>\s]+)\s*</(?:a|button)>", cell)
+
+
+def test_the_operations_follow_the_users_rights(make, client):
+    make.home(name="运营中的养老院")
+    make.home(name="已停业的养老院", closed_on=clock.today() - timedelta(days=1))
+    make.medical(name="茂南医院")
+    login(make, client, "civil_affairs", None, "minzheng")
+    homes = client.get("/homes").text
+    assert actions(homes, "运营中的养老院") == ["查看", "编辑", "停业"]
+    assert actions(homes, "已停业的养老院") == ["查看", "编辑"]
+    assert actions(client.get("/medical").text, "茂南医院") == ["查看"]  # 卫健 registers medical institutions
+    login(make, client, "district_official", MAONAN, "lingdao")
+    assert actions(client.get("/homes").text, "运营中的养老院") == ["查看"]
+
+
+def test_the_rights_of_a_whole_page_of_rows_take_one_query(app, make, client, civil):
+    make.home()
+    few = count_statements(app, client, "/homes")
+    for n in range(6):
+        make.home(name=f"又一家养老院{n}")
+    assert count_statements(app, client, "/homes") == few
+
+
+def test_agreements_offer_termination_only_while_they_apply(make, client, health):
+    today = clock.today()
+    home = make.home(name="茂南颐康养老院")
+    make.agreement(home, make.medical(name="有效协议医院"))
+    make.agreement(home, make.medical(name="已终止协议医院"), terminated_on=today - timedelta(days=10))
+    make.agreement(home, make.medical(name="已到期协议医院"), valid_to=today - timedelta(days=1))
+    page = client.get("/agreements").text
+    assert actions(page, "有效协议医院") == ["查看", "编辑", "终止"]
+    assert actions(page, "已终止协议医院") == ["查看", "编辑"]
+    assert actions(page, "已到期协议医院") == ["查看", "编辑"]
+
+
+def test_the_review_list_offers_review_to_the_reviewer_and_withdrawal_to_the_submitter(make, client):
+    login(make, client, "civil_affairs", MAONAN, "mz-maonan")
+    client.post("/institutions/new?kind=eldercare", data=home_form(name="茂南待审养老院"))
+    assert actions(client.get("/review").text, "茂南待审养老院") == ["查看", "撤回"]
+    login(make, client, "civil_affairs", None, "mz-city")
+    assert actions(client.get("/review").text, "茂南待审养老院") == ["审核"]
+    login(make, client, "health", None, "wj-city")  # another department's request: read only
+    assert "茂南待审养老院" not in client.get("/review").text
+
+
+def test_training_rows_are_edited_by_staff_and_only_read_by_officials(make, client):
+    make.training(organiser="茂南区卫生健康局")
+    login(make, client, "health", None, "weijian")
+    assert actions(client.get("/training").text, "茂南区卫生健康局") == ["编辑"]
+    login(make, client, "district_official", MAONAN, "lingdao")
+    page = client.get("/training").text
+    assert "茂南区卫生健康局" in page and "row-actions" not in page
 
 
 # --- forms, the badge, distances --------------------------------------------------------------------
