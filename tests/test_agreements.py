@@ -67,7 +67,7 @@ def test_the_party_picker_finds_institutions_by_part_of_the_name(client, health,
         ({"valid_to": "2024-01-31"}, "到期日期不能早于生效日期"),
         ({"signed_on": "2027-02-01"}, "签订日期不能晚于到期日期"),
         ({"services": []}, "请至少选择一项服务内容"),
-        ({"valid_from": ""}, "请填写此日期"),
+        ({"valid_from": ""}, "请填写生效日期"),
         ({"medical_code": "YY9999999"}, "未找到机构编码为 YY9999999 的机构"),
     ],
 )

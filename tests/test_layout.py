@@ -210,6 +210,15 @@ def test_training_rows_are_edited_by_staff_and_only_read_by_officials(make, clie
 
 # --- forms, the badge, distances --------------------------------------------------------------------
 
+def starred(html: str) -> list[str]:
+    """The labels a form marks required (*)."""
+    return re.findall(r'<label class="form-label" for="\w+">([^<]+)</label> <span class="text-danger"', html)
+
+
+def test_the_home_form_marks_every_field_the_register_requires(client, civil):
+    assert starred(client.get("/institutions/new?kind=eldercare").text) == ["机构名称", "所属区县", "成立日期", "床位数"]
+
+
 def test_the_header_names_the_user_their_role_and_region(app, make, client):
     user_id = make.user("district_official", MAONAN, username="lingdao")
     with app.app_context():

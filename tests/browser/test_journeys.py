@@ -52,9 +52,9 @@ def register_home(page, *, with_mistakes: bool) -> None:
         page.get_by_role("button", name="保存").click()
         expect(page.get_by_role("alert")).to_contain_text("请按提示修改标红的栏目后再保存")
         expect(field(page, "所属区县")).to_contain_text("请选择所属区县")
-        expect(field(page, "成立日期")).to_contain_text("请填写此日期")
+        expect(field(page, "成立日期")).to_contain_text("请填写成立日期")
         expect(page.get_by_label("所属区县")).to_have_attribute("aria-invalid", "true")
-        expect(page.get_by_label("成立日期")).to_have_accessible_description(re.compile("请填写此日期"))
+        expect(page.get_by_label("成立日期")).to_have_accessible_description(re.compile("请填写成立日期"))
         expect(field(page, "机构名称")).not_to_contain_text("请")  # what was right stays, unmarked
         expect(page.get_by_label("机构名称")).to_have_value(HOME)
     page.get_by_label("所属区县").select_option(label="茂南区")
