@@ -14,6 +14,7 @@ from registry import config as settings
 from registry.database import configure_sqlite
 from registry.display import (
     audit_summary,
+    distance,
     install_template_gettext,
     region_names,
     select_locale,
@@ -182,6 +183,7 @@ def register_template_helpers(app: Flask) -> None:
         return menu.trail(main_menu(request.path), request.path, current.strip(), steps)
 
     app.add_template_global(user_badge)
+    app.add_template_filter(distance)
 
     @app.template_global()
     def url_with(**changes) -> str:

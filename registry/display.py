@@ -67,6 +67,11 @@ def user_badge(user) -> str:
     return " · ".join(str(part) for part in (user.full_name or user.username, ROLES[user.role], region) if part)
 
 
+def distance(km: float | None) -> str:
+    """A distance as every page writes it: kilometres to one decimal (3.4 公里), or — when unknown."""
+    return _("%(km)s 公里", km=f"{km:.1f}") if km is not None else "—"
+
+
 def audit_summary(event) -> str:
     """An audit event's summary in the reader's language.
 

@@ -40,7 +40,7 @@ def test_health_records_an_agreement_and_sees_status_and_distance(app, client, h
     page = client.get(response.location).text
     assert "茂南颐养院" in page and "茂名示范医院" in page
     assert "双向转诊" in page and "预约就诊绿色通道" in page
-    assert "2.22 公里" in page  # geodesic, 21.6640,110.9160 → 21.6600,110.9370
+    assert "2.2 公里（大地线距离）" in page  # geodesic 2.22 km, 21.6640,110.9160 → 21.6600,110.9370
     with app.app_context():
         agreement = db.session.scalar(select(Agreement))
         assert agreement.services == ["预约就诊绿色通道", "双向转诊"]

@@ -230,3 +230,11 @@ def test_the_header_names_the_user_their_role_and_region(app, make, client):
     assert "（示例）（" not in page
 
 
+def test_a_distance_reads_the_same_on_every_page(make, client, health):
+    """2.22 km apart (21.6640,110.9160 → 21.6600,110.9370): 2.2 公里 wherever it is shown."""
+    home = make.home(name="茂南颐养院", lat=21.6640, lon=110.9160)
+    agreement = make.agreement(home, make.medical(name="茂名示范医院", lat=21.6600, lon=110.9370))
+    assert "2.2 公里" in client.get(f"/institutions/{home}").text
+    assert "2.2 公里（大地线距离）" in client.get(f"/agreements/{agreement}").text
+    rows = client.get(f"/places/nearby.json?home={home}").get_json()["results"]
+    assert rows[0]["distance"] == "2.2 公里"

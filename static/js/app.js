@@ -118,7 +118,7 @@
           button.type = "button";
           // Those within NEARBY_KM in blue; the farther ones say so.
           button.className = "btn btn-sm me-1 mb-1 " + (row.nearby ? "btn-outline-primary" : "btn-outline-secondary");
-          button.textContent = row.name + " · " + row.km + " " + list.dataset.km +
+          button.textContent = row.name + " · " + row.distance +
             (row.nearby || !list.dataset.far ? "" : "（" + list.dataset.far + "）");
           button.addEventListener("click", function () { medical.value = row.code + " " + row.name; medical.focus(); });
           list.appendChild(button);

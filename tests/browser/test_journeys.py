@@ -161,7 +161,7 @@ def test_journey_2_health_files_the_unit_and_records_an_agreement(page):
     nearby = page.locator("#nearby-medical")
     expect(nearby).to_contain_text("周边医疗卫生机构（点击选择）")
     hospital = nearby.get_by_role("button", name=re.compile("【示例】茂名市第一示范医院"))
-    expect(hospital).to_contain_text("公里")
+    expect(hospital).to_contain_text(re.compile(r" · \d+\.\d 公里$"))  # as the record pages write distances
     expect(nearby.get_by_role("button", name=re.compile(UNIT))).to_have_count(0)  # its own unit is not a party
     expect(hospital).not_to_contain_text("超出周边")
     expect(nearby.get_by_role("button").last).to_contain_text("超出周边")  # farther than NEARBY_KM
@@ -179,7 +179,7 @@ def test_journey_2_health_files_the_unit_and_records_an_agreement(page):
     expect(page.get_by_role("heading", level=1)).to_contain_text("签约协议")
     expect(page.locator("h1 + .badge, h1 ~ .badge").first).to_have_text("有效")
     distance = page.get_by_text("双方距离").locator("xpath=following-sibling::dd[1]")
-    expect(distance).to_contain_text(re.compile(r"\d+\.\d\d 公里（大地线距离）"))
+    expect(distance).to_contain_text(re.compile(r"\d+\.\d 公里（大地线距离）"))
     expect(distance).not_to_contain_text("超出周边")
     code = page.get_by_role("heading", level=1).inner_text().split()[-1]
 
