@@ -111,8 +111,8 @@ def trail(menu: list[Section], path: str, current: str, steps: Iterable[tuple[st
 
     `steps` are (label, url) pairs down to the page; the first one's address finds the menu entry
     when the page's own is not under it (an institution's page is under 养老机构), and a step that
-    is the entry (its address, perhaps with filters) reads as the menu names it. Without steps,
-    the entry owning the page leads to it (首页 › 系统管理 › 用户管理 › 新建账号).
+    is the entry (its address, perhaps with filters: the dashboard on the day shown) stands for it.
+    Without steps, the entry owning the page leads to it (首页 › 系统管理 › 用户管理 › 新建账号).
     """
     steps = list(steps)
     home = menu[0].links[0]
@@ -125,7 +125,7 @@ def trail(menu: list[Section], path: str, current: str, steps: Iterable[tuple[st
         if section.label:
             crumbs.append(Link(section.label, ""))
         if steps and urlsplit(steps[0][1]).path == entry.url:  # the entry, perhaps with its filters
-            crumbs.append(Link(entry.label, steps.pop(0)[1]))
+            crumbs.append(Link(*steps.pop(0)))
         elif entry.url != path:
             crumbs.append(Link(entry.label, entry.url))
     crumbs += [Link(label, url) for label, url in steps if url != path]

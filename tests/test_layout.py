@@ -134,7 +134,9 @@ def test_every_page_says_where_it_is(make, client, admin):
     assert crumbs(client, f"/institutions/{home}/edit") == ["首页", "登记", "养老机构", "茂南颐康养老院", "编辑"]
     assert crumbs(client, f"/agreements/{agreement}/terminate")[:3] == ["首页", "登记", "签约协议"]
     assert crumbs(client, "/admin/users/new") == ["首页", "系统管理", "用户管理", "新建账号"]
-    assert crumbs(client, "/compliance/referral_coverage/440902?as_of=2022-12-31")[:3] == ["首页", "统计", "指标"]
+    drill_down = landmark(client.get("/compliance/referral_coverage/440902?as_of=2022-12-31").text, "位置")
+    assert drill_down.items[:3] == ["首页", "统计", "医养结合指标"]
+    assert ("医养结合指标", "/compliance?as_of=2022-12-31") in drill_down.links  # back on the same day
     assert crumbs(client, "/notifications") == ["首页", "提醒"]
     assert crumbs(client, "/institutions/999999") == ["首页", "未找到该页面或记录"]
     # Each step links to its page; the group is a heading, not a link.
