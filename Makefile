@@ -31,7 +31,7 @@ translations: $(RUNTIME)
 # Re-extract the source strings into messages.pot and merge them into every catalog
 # (new strings arrive untranslated; tests/test_i18n.py fails until they are translated).
 messages: $(RUNTIME)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -c TRANSLATORS: --project=registry -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -c TRANSLATORS: --project=registry -o translations/messages.pot .
 	$(BIN)/pybabel update -d translations -i translations/messages.pot
 
 run: install

@@ -12,7 +12,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import config as settings
 from registry.database import configure_sqlite
-from registry.display import audit_summary, install_template_gettext, region_names, select_locale
+from registry.display import (
+    audit_summary,
+    distance,
+    install_template_gettext,
+    region_names,
+    select_locale,
+    user_badge,
+)
 from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
@@ -125,7 +132,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from registry import vocab
+    from registry import menu, vocab
     from registry.main.views import waiting_notices
     from registry.services import reports, review
     from registry.services.compliance import INDICATORS
@@ -164,6 +171,21 @@ def register_template_helpers(app: Flask) -> None:
     @app.template_filter("day")
     def day_filter(value) -> str:
         return format_date(value, "yyyy-MM-dd") if value else ""
+
+    @app.template_global()
+    def main_menu(path: str) -> list[menu.Section]:
+        """The logged-in user's menu, the entry owning `path` (this page's address) marked current."""
+        if "menu" not in g:
+            g.menu = menu.sections(current_user.role, waiting_notices(), path)
+        return g.menu
+
+    @app.template_global()
+    def breadcrumb_trail(current: str, steps=()) -> list[menu.Link]:
+        """This page's breadcrumbs (templates/_macros.html `breadcrumbs`)."""
+        return menu.trail(main_menu(request.path), request.path, current.strip(), steps)
+
+    app.add_template_global(user_badge)
+    app.add_template_filter(distance)
 
     @app.template_global()
     def url_with(**changes) -> str:

@@ -11,6 +11,7 @@ from registry.extensions import db
 from registry.models import Region
 from registry.services.compliance import CITY, INDICATORS
 from registry.services.periods import Period
+from registry.vocab import ROLES
 
 LOCALES = ("zh_Hans_CN", "en")
 # Review and reporting steps: their events carry a status and a reason, not a record's fields.
@@ -58,6 +59,17 @@ def install_template_gettext(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+
+
+def user_badge(user) -> str:
+    """Who is logged in, as the header shows it: 茂南区领导（示例）· 区县领导 · 茂南区."""
+    region = region_names().get(user.region_code, user.region_code) if user.region_code else None
+    return " · ".join(str(part) for part in (user.full_name or user.username, ROLES[user.role], region) if part)
+
+
+def distance(km: float | None) -> str:
+    """A distance as every page writes it: kilometres to one decimal (3.4 公里), or — when unknown."""
+    return _("%(km)s 公里", km=f"{km:.1f}") if km is not None else "—"
 
 
 def audit_summary(event) -> str:

@@ -57,12 +57,41 @@ def region_choices(user) -> list:
                    blank=_("请选择"))
 
 
+class CheckedByService:
+    """Marks a field required (*) whose requirement the service checks, with the form's other rules.
+
+    It checks nothing itself; the service names the missing field (请填写床位数).
+    """
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        pass
+
+
+def _date(label, validators: list) -> DateField:
+    return DateField(label, validators=validators, format="%Y-%m-%d",
+                     invalid_value_message=_l("%(label)s须为有效日期（YYYY-MM-DD）", label=label))
+
+
 def optional_date(label) -> DateField:
-    return DateField(label, validators=[Optional()], format="%Y-%m-%d")
+    return _date(label, [Optional()])
 
 
 def required_date(label) -> DateField:
-    return DateField(label, validators=[InputRequired(message=_l("请填写此日期"))], format="%Y-%m-%d")
+    """A date that must be given: 请填写成立日期 when it is not."""
+    return _date(label, [InputRequired(message=_l("请填写%(label)s", label=label))])
+
+
+def number_field(field_class: type[T], label, validators: list, named=None, **kwargs) -> T:
+    """A number field whose parse error names it: 床位数须为整数, 纬度须为数字 (not WTForms' 不是有效的整数).
+
+    `named` is how the message calls the field when its label does not read well there.
+    """
+    what = named or label
+    message = (_l("%(label)s须为整数", label=what) if issubclass(field_class, IntegerField)
+               else _l("%(label)s须为数字", label=what))
+    return field_class(label, validators=validators, invalid_value_message=message, **kwargs)
 
 
 def at_most(label, maximum: int = MAX_COUNT) -> Callable:
@@ -79,9 +108,12 @@ def at_most(label, maximum: int = MAX_COUNT) -> Callable:
     return check
 
 
-def optional_int(label) -> IntegerField:
-    """An optional count (beds, people): at most MAX_COUNT; a negative one is the service's to refuse."""
-    return IntegerField(label, validators=[Optional(), at_most(label)])
+def count(label, required: bool = False) -> IntegerField:
+    """A count (beds, people): at most MAX_COUNT; a negative or missing one is the service's to refuse.
+
+    `required` marks it * (the service asks for it: 请填写床位数).
+    """
+    return number_field(IntegerField, label, [Optional(), at_most(label), *([CheckedByService()] if required else [])])
 
 
 def apply_errors(form: FlaskForm, errors: dict[str, str], aliases: dict[str, str] | None = None) -> None:

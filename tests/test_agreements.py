@@ -40,7 +40,7 @@ def test_health_records_an_agreement_and_sees_status_and_distance(app, client, h
     page = client.get(response.location).text
     assert "茂南颐养院" in page and "茂名示范医院" in page
     assert "双向转诊" in page and "预约就诊绿色通道" in page
-    assert "2.22 公里" in page  # geodesic, 21.6640,110.9160 → 21.6600,110.9370
+    assert "2.2 公里（大地线距离）" in page  # geodesic 2.22 km, 21.6640,110.9160 → 21.6600,110.9370
     with app.app_context():
         agreement = db.session.scalar(select(Agreement))
         assert agreement.services == ["预约就诊绿色通道", "双向转诊"]
@@ -67,7 +67,7 @@ def test_the_party_picker_finds_institutions_by_part_of_the_name(client, health,
         ({"valid_to": "2024-01-31"}, "到期日期不能早于生效日期"),
         ({"signed_on": "2027-02-01"}, "签订日期不能晚于到期日期"),
         ({"services": []}, "请至少选择一项服务内容"),
-        ({"valid_from": ""}, "请填写此日期"),
+        ({"valid_from": ""}, "请填写生效日期"),
         ({"medical_code": "YY9999999"}, "未找到机构编码为 YY9999999 的机构"),
     ],
 )

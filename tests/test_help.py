@@ -69,7 +69,8 @@ def test_help_is_for_logged_in_users(client):
 
 
 def test_the_menu_links_the_help(client, health):
-    assert 'href="/help">使用说明</a>' in client.get("/").text
+    menu = client.get("/").text.split('aria-label="主菜单"', 1)[1].split("</nav>", 1)[0]
+    assert re.search(r'href="/help"[^>]*>\s*<span>使用说明</span>', menu)
 
 
 ENGLISH = {

@@ -22,7 +22,7 @@ TRANSLATIONS = ROOT / "translations"
 EN_PO = TRANSLATIONS / "en" / "LC_MESSAGES" / "messages.po"
 EN_MO = EN_PO.with_suffix(".mo")
 # The same extraction as `make messages` (babel.cfg plus the lazy keywords).
-EXTRACT_KEYWORDS = ("_l", "lazy_gettext")
+EXTRACT_KEYWORDS = ("_l", "lazy_gettext", "lazy_pgettext:1c,2")
 PLACEHOLDER = re.compile(r"%\([^)]*\)[-#0 +]*\d*(?:\.\d+)?[a-zA-Z]")
 
 

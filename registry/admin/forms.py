@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
-from registry.forms import VersionedForm
+from registry.forms import VersionedForm, number_field
 from registry.vocab import ROLES, choices
 
 
@@ -56,7 +56,7 @@ class TargetForm(VersionedForm):
     # The service refuses an unknown comparator, naming it (services/targets.comparator_error).
     comparator = SelectField(_l("比较方式"), choices=[SelectChoice(">=", "≥"), SelectChoice("<=", "≤"),
                                                      SelectChoice("==", "=")], validate_choice=False)
-    value = DecimalField(_l("目标值"), places=None, validators=[InputRequired(message=_l("请填写目标值"))],
+    value = number_field(DecimalField, _l("目标值"), [InputRequired(message=_l("请填写目标值"))], places=None,
                          description=_l("占比类指标填百分数，如 100 表示 100%"))
     clause = StringField(_l("条款"), validators=[Optional(), Length(max=32)])
     note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=500)])
@@ -67,5 +67,5 @@ class TokenForm(FlaskForm):
 
     user_id = SelectField(_l("账号"), coerce=int, validators=[InputRequired(message=_l("请选择账号"))])
     name = StringField(_l("用途"), validators=[InputRequired(message=_l("请填写令牌用途")), Length(max=100)])
-    days = IntegerField(_l("有效期（天）"), validators=[Optional()],
+    days = number_field(IntegerField, _l("有效期（天）"), [Optional()],
                         description=_l("到期后令牌失效，需重新签发；留空按默认天数"))

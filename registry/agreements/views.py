@@ -58,6 +58,7 @@ def index():
     return render_template(
         "agreements/list.html", page=page, filters=filters, regions=regions, today=today,
         status_on=service.status_on, can_create=permissions.can_create(current_user, "agreement"),
+        editable=permissions.editable_agreement_ids(current_user, [a.id for a in page.items]),  # the 操作 column
         waiting=review.waiting_creations(current_user, vocab.AGREEMENT),
     )
 

@@ -8,7 +8,7 @@ from sqlalchemy import Select
 from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from registry.forms import VersionedForm, institution_named, optional_date, optional_int, required_date
+from registry.forms import VersionedForm, count, institution_named, number_field, optional_date, required_date
 from registry.models import Institution
 from registry.services.infra.geocoding import PROVIDERS
 from registry.vocab import LEVELS, MEDICAL_TYPES, OWNERSHIPS, RATINGS, choices
@@ -32,8 +32,8 @@ class InstitutionForm(VersionedForm):
     uscc = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(max=24)])
     region_code = SelectField(_l("所属区县"), validators=[InputRequired(message=_l("请选择所属区县"))])
     address = StringField(_l("地址"), validators=[Optional(), Length(max=300)])
-    lat = FloatField(_l("纬度"), validators=[Optional(), NumberRange(-90, 90, _l("纬度须在 -90 到 90 之间（WGS-84）"))])
-    lon = FloatField(_l("经度"), validators=[Optional(), NumberRange(-180, 180, _l("经度须在 -180 到 180 之间（WGS-84）"))])
+    lat = number_field(FloatField, _l("纬度"), [Optional(), NumberRange(-90, 90, _l("纬度须在 -90 到 90 之间（WGS-84）"))])
+    lon = number_field(FloatField, _l("经度"), [Optional(), NumberRange(-180, 180, _l("经度须在 -180 到 180 之间（WGS-84）"))])
     coord_source = GeocodedSourceField()
     ownership = SelectField(_l("举办性质"), choices=choices(OWNERSHIPS, blank=_l("（未填）")),
                             validators=[Optional()])
@@ -74,8 +74,8 @@ class InstitutionForm(VersionedForm):
 class EldercareForm(InstitutionForm):
     """养老机构."""
 
-    beds_total = optional_int(_l("床位数"))
-    beds_nursing = optional_int(_l("护理型床位数"))
+    beds_total = count(_l("床位数"), required=True)
+    beds_nursing = count(_l("护理型床位数"))
     rating = SelectField(_l("等级评定"), choices=choices(RATINGS, blank=_l("（未评定）")),
                          validators=[Optional()])
     special_support = BooleanField(_l("特困供养服务机构（敬老院）"))

@@ -59,6 +59,7 @@ def _list(kind: str):
         "institutions/list.html",
         kind=kind,
         page=page,
+        editable=permissions.editable_institution_ids(current_user, page.items),  # the 操作 column, one query
         filters=filters,
         regions=_regions(),
         today=clock.today(),

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import aliased
 
 from registry import permissions
-from registry.display import region_names
+from registry.display import distance, region_names
 from registry.extensions import db
 from registry.models import Agreement, Institution, clock
 from registry.places import bp
@@ -83,7 +83,8 @@ def nearby():
     nearby_km = current_app.config["NEARBY_KM"]
     return jsonify(results=[
         {"code": n.institution.code, "name": n.institution.name, "type": n.institution.medical_type,
-         "km": round(n.km, 2), "nearby": n.km <= nearby_km, "region": n.institution.region_code}
+         "km": round(n.km, 2), "distance": distance(n.km), "nearby": n.km <= nearby_km,
+         "region": n.institution.region_code}
         for n in found
     ])
 

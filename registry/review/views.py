@@ -30,7 +30,7 @@ def queue():
     filters = filters_from_request(review.ListFilters)
     page = paginate(review.filtered(permissions.change_requests_for(current_user), filters))
     return render_template("review/list.html", page=page, filters=filters, mine=False,
-                           reviews=permissions.reviews(current_user))
+                           reviews=permissions.reviews(current_user), deciding=_deciding(page.items))
 
 
 @bp.route("/mine")
@@ -46,7 +46,12 @@ def mine():
     page = paginate(review.filtered(query, filters))
     review.mark_seen(current_user, [r for r in page.items if r.status != PENDING])
     db.session.commit()
-    return render_template("review/list.html", page=page, filters=filters, mine=True, reviews=False)
+    return render_template("review/list.html", page=page, filters=filters, mine=True, reviews=False, deciding=set())
+
+
+def _deciding(requests: list[ChangeRequest]) -> set[int]:
+    """Which of these requests the user may approve or return now (their 操作 reads 审核)."""
+    return {r.id for r in requests if r.is_pending and permissions.can_decide(current_user, r)}
 
 
 @bp.route("/<int:request_id>")

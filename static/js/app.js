@@ -1,4 +1,44 @@
-// 医养结合登记系统: confirmations and the institution pickers (no inline scripts).
+// 医养结合登记系统: the menu, confirmations and the institution pickers (no inline scripts).
+
+// The 菜单 button folds the left menu away and back. A phone starts with it folded (the page first);
+// on a wide screen it stays as the user left it.
+(function () {
+  "use strict";
+  var button = document.querySelector(".menu-toggle");
+  var menu = document.getElementById("app-menu");
+  if (!button || !menu) { return; }
+  var body = menu.parentElement;
+  var wide = window.matchMedia("(min-width: 992px)");
+  var stored = function () {
+    try { return window.localStorage.getItem("menu-folded") === "1"; } catch (e) { return false; }
+  };
+  var show = function () {
+    var open = wide.matches ? !body.classList.contains("menu-folded") : body.classList.contains("menu-open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    button.title = button.getAttribute(open ? "data-open-label" : "data-closed-label");
+  };
+  body.classList.toggle("menu-folded", stored());
+  button.addEventListener("click", function () {
+    if (wide.matches) {
+      var folded = body.classList.toggle("menu-folded");
+      try { window.localStorage.setItem("menu-folded", folded ? "1" : "0"); } catch (e) { /* private mode */ }
+    } else {
+      body.classList.toggle("menu-open");
+    }
+    show();
+  });
+  // Escape on a phone folds the open menu and gives the focus back to the button.
+  menu.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && !wide.matches && body.classList.contains("menu-open")) {
+      body.classList.remove("menu-open");
+      show();
+      button.focus();
+    }
+  });
+  wide.addEventListener("change", show);
+  show();
+})();
+
 (function () {
   "use strict";
 
@@ -78,7 +118,7 @@
           button.type = "button";
           // Those within NEARBY_KM in blue; the farther ones say so.
           button.className = "btn btn-sm me-1 mb-1 " + (row.nearby ? "btn-outline-primary" : "btn-outline-secondary");
-          button.textContent = row.name + " · " + row.km + " " + list.dataset.km +
+          button.textContent = row.name + " · " + row.distance +
             (row.nearby || !list.dataset.far ? "" : "（" + list.dataset.far + "）");
           button.addEventListener("click", function () { medical.value = row.code + " " + row.name; medical.focus(); });
           list.appendChild(button);

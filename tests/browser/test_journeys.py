@@ -52,9 +52,9 @@ def register_home(page, *, with_mistakes: bool) -> None:
         page.get_by_role("button", name="保存").click()
         expect(page.get_by_role("alert")).to_contain_text("请按提示修改标红的栏目后再保存")
         expect(field(page, "所属区县")).to_contain_text("请选择所属区县")
-        expect(field(page, "成立日期")).to_contain_text("请填写此日期")
+        expect(field(page, "成立日期")).to_contain_text("请填写成立日期")
         expect(page.get_by_label("所属区县")).to_have_attribute("aria-invalid", "true")
-        expect(page.get_by_label("成立日期")).to_have_accessible_description(re.compile("请填写此日期"))
+        expect(page.get_by_label("成立日期")).to_have_accessible_description(re.compile("请填写成立日期"))
         expect(field(page, "机构名称")).not_to_contain_text("请")  # what was right stays, unmarked
         expect(page.get_by_label("机构名称")).to_have_value(HOME)
     page.get_by_label("所属区县").select_option(label="茂南区")
@@ -161,7 +161,7 @@ def test_journey_2_health_files_the_unit_and_records_an_agreement(page):
     nearby = page.locator("#nearby-medical")
     expect(nearby).to_contain_text("周边医疗卫生机构（点击选择）")
     hospital = nearby.get_by_role("button", name=re.compile("【示例】茂名市第一示范医院"))
-    expect(hospital).to_contain_text("公里")
+    expect(hospital).to_contain_text(re.compile(r" · \d+\.\d 公里$"))  # as the record pages write distances
     expect(nearby.get_by_role("button", name=re.compile(UNIT))).to_have_count(0)  # its own unit is not a party
     expect(hospital).not_to_contain_text("超出周边")
     expect(nearby.get_by_role("button").last).to_contain_text("超出周边")  # farther than NEARBY_KM
@@ -179,7 +179,7 @@ def test_journey_2_health_files_the_unit_and_records_an_agreement(page):
     expect(page.get_by_role("heading", level=1)).to_contain_text("签约协议")
     expect(page.locator("h1 + .badge, h1 ~ .badge").first).to_have_text("有效")
     distance = page.get_by_text("双方距离").locator("xpath=following-sibling::dd[1]")
-    expect(distance).to_contain_text(re.compile(r"\d+\.\d\d 公里（大地线距离）"))
+    expect(distance).to_contain_text(re.compile(r"\d+\.\d 公里（大地线距离）"))
     expect(distance).not_to_contain_text("超出周边")
     code = page.get_by_role("heading", level=1).inner_text().split()[-1]
 
