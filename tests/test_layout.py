@@ -86,10 +86,10 @@ ADMINISTRATION = ["用户管理", "目标管理", "接口令牌", "操作日志"
 @pytest.mark.parametrize(
     ("role", "region", "entries", "groups"),
     [
-        ("admin", None, [*REGISTER, "导入导出", "审核", *ADMINISTRATION], ["登记", "统计", "数据", "系统管理"]),
-        ("civil_affairs", None, [*REGISTER, "导入导出", "审核"], ["登记", "统计", "数据"]),
-        ("health", GAOZHOU, [*REGISTER, "导入导出", "审核"], ["登记", "统计", "数据"]),
-        ("district_official", MAONAN, [*REGISTER, "审核"], ["登记", "统计"]),
+        ("admin", None, [*REGISTER, "导入导出", "审核", *ADMINISTRATION, "使用说明"], ["登记", "统计", "数据", "系统管理"]),
+        ("civil_affairs", None, [*REGISTER, "导入导出", "审核", "使用说明"], ["登记", "统计", "数据"]),
+        ("health", GAOZHOU, [*REGISTER, "导入导出", "审核", "使用说明"], ["登记", "统计", "数据"]),
+        ("district_official", MAONAN, [*REGISTER, "审核", "使用说明"], ["登记", "统计"]),
     ],
 )
 def test_each_role_sees_its_own_menu_entries_in_their_groups(make, client, role, region, entries, groups):

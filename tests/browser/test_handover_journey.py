@@ -42,7 +42,7 @@ def test_handover_civil_affairs_is_told_and_health_files_the_unit_from_its_todo(
     expect(todo_row(page, HOME).filter(has_text="200床").get_by_role("link", name="登记内设医疗机构")).to_have_count(0)
 
     switch_user(page, "weijian")
-    page.get_by_role("link", name="待办", exact=True).first.click()
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name=re.compile("^待办")).click()
     page.get_by_label("负责部门").select_option(label="卫生健康部门")
     page.get_by_label("事项类型").select_option(label="200床及以上养老机构未内设合格医疗机构")
     page.get_by_role("button", name="查询").click()

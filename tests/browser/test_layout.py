@@ -20,13 +20,14 @@ from tests.browser.test_pages import chinese_chrome  # noqa: E402
 REGISTER = ["首页", "养老机构", "医疗卫生机构", "签约协议", "培训", "指标", "上报", "待办", "地图"]
 ADMINISTRATION = ["用户管理", "目标管理", "接口令牌", "操作日志"]
 MENUS = {  # each demo role's entries, in order
-    "admin": [*REGISTER, "导入导出", "审核", *ADMINISTRATION],
-    "minzheng": [*REGISTER, "导入导出", "审核"],
-    "weijian-gaozhou": [*REGISTER, "导入导出", "审核"],
-    "lingdao-maonan": [*REGISTER, "审核"],
+    "admin": [*REGISTER, "导入导出", "审核", *ADMINISTRATION, "使用说明"],
+    "minzheng": [*REGISTER, "导入导出", "审核", "使用说明"],
+    "weijian-gaozhou": [*REGISTER, "导入导出", "审核", "使用说明"],
+    "lingdao-maonan": [*REGISTER, "审核", "使用说明"],
 }
 ENGLISH = ["Home", "Elder-care institutions", "Medical institutions", "Care agreements", "Training", "Indicators",
-           "Period reports", "To-do", "Map", "Import & export", "Review", "Users", "Targets", "API tokens", "Audit log"]
+           "Period reports", "To-do", "Map", "Import & export", "Review", "Users", "Targets", "API tokens", "Audit log",
+           "Help"]
 
 
 def menu(page):
