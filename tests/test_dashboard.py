@@ -68,15 +68,32 @@ def test_an_official_cannot_drill_outside_their_district(client, official, path)
     assert client.get(path).status_code == 404
 
 
+def table(workbook) -> dict[tuple[str, str], dict[str, object]]:
+    """The workbook's first sheet as (indicator, 项目) → {全市 or region: cell}; a name spans its block of rows."""
+    header, *rows = workbook["指标"].iter_rows(min_row=2, values_only=True)
+    found, indicator = {}, None
+    for row in rows:
+        indicator = row[0] or indicator
+        if row[2] is not None:  # not the note below the table
+            found[(indicator, row[2])] = dict(zip(header[3:], row[3:], strict=True))
+    return found
+
+
+REFERRAL = "建立双向转诊和预约就诊绿色通道的养老机构占比"
+
+
 def test_the_workbook_opens_and_matches_the_page(client, register, health):
     response = client.get("/compliance/export.xlsx?as_of=2022-12-31")
     assert response.status_code == 200
     workbook = load_workbook(BytesIO(response.data))
     assert workbook.sheetnames[0] == "指标"
-    rows = list(workbook["指标"].iter_rows(values_only=True))
-    referral_city = [r for r in rows if r[0] == "建立双向转诊和预约就诊绿色通道的养老机构占比" and r[2] == "全市"]
-    assert referral_city[0][3:6] == (0.5, 1, 2)
-    assert referral_city[0][8] == "未达标"
+    figures = table(workbook)
+    assert [figures[(REFERRAL, line)]["全市"] for line in ("数值", "分子", "分母")] == [0.5, 1, 2]
+    assert figures[(REFERRAL, "数值")]["高州市"] == 0  # 高州's home has no agreement
+    assert figures[(REFERRAL, "目标（2021-12-31）")]["全市"] == "≥ 100%"
+    assert figures[(REFERRAL, "差距")]["全市"] == 0.5
+    assert figures[(REFERRAL, "完成情况")]["全市"] == "逾期未达标"
+    assert figures[("养老机构设立的医疗机构", "数值")]["茂南区"] == 1
     missing = [r[1] for r in workbook["双向转诊-缺口"].iter_rows(min_row=3, values_only=True)]
     assert missing == ["高州小养老院"]
     counted = [r[1] for r in workbook["养老设医疗-计入"].iter_rows(min_row=3, values_only=True)]
@@ -85,8 +102,7 @@ def test_the_workbook_opens_and_matches_the_page(client, register, health):
 
 def test_an_officials_workbook_holds_only_their_district(client, register, official):
     workbook = load_workbook(BytesIO(client.get("/compliance/export.xlsx?as_of=2022-12-31").data))
-    scopes = {r[2] for r in workbook["指标"].iter_rows(min_row=4, values_only=True)}
-    assert scopes == {"全市", "茂南区"}
+    assert [c.value for c in workbook["指标"][2]] == ["指标", "条款", "项目", "全市", "茂南区"]
     names = [r[1] for r in workbook["签约率-缺口"].iter_rows(min_row=3, values_only=True)]
     assert "高州小养老院" not in names
 
@@ -232,8 +248,8 @@ def test_the_training_row_shows_the_count_and_gap_of_one_year(client, make, heal
     drill = client.get("/compliance/trained_in_year/city?as_of=2026-06-30").text
     assert "差" not in drill
     workbook = load_workbook(BytesIO(client.get("/compliance/export.xlsx?as_of=2026-06-30").data))
-    rows = [r for r in workbook["指标"].iter_rows(values_only=True) if r[0] == TRAINING and r[2] == "全市"]
-    assert [(r[3], r[6], r[8]) for r in rows] == [(50, None, None)]
+    assert [line for indicator, line in table(workbook) if indicator == TRAINING] == ["数值"]  # no target
+    assert table(workbook)[(TRAINING, "数值")]["全市"] == 50
     targets = client.get("/api/v1/compliance?as_of=2026-06-30").get_json()["targets"]
     by_year = {t["deadline"][:4]: (t["actual"], t["met"]) for t in targets if t["indicator"] == "trained_in_year"
                and t["scope"] == "city"}

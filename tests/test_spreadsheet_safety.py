@@ -10,10 +10,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from registry.extensions import db
-from registry.models import Agreement, Institution, Region
+from registry.models import Agreement, AuditEvent, Institution, Region
 from registry.services import imports
 from registry.services.formats import exchange, exports, spreadsheets
 from tests.factories import MAONAN
+from tests.test_import_mapping import mapping_form, token_of, upload
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 # What a spreadsheet runs as a formula: = + - @ first, or after spaces, tabs and line breaks.
@@ -175,3 +176,44 @@ def test_names_starting_with_an_apostrophe_survive_export_then_import(app, make,
         second = exports.export_all(select(Institution), select(Agreement))
     assert second["institutions.csv"] == first["institutions.csv"]
     assert second["agreements.csv"] == first["agreements.csv"]
+
+
+def test_the_period_report_workbook_shows_formula_like_names_as_text(app, client, make, auth):
+    _name_homes_like_formulas(app, make)
+    make.user("health", MAONAN, username="wj-maonan")
+    make.user("health", None, username="wj-city")
+    auth.login("wj-maonan")
+    assert client.post("/reports/2022-Q4/440902/submit").status_code == 302
+    auth.logout()
+    auth.login("wj-city")
+    assert client.post("/reports/2022-Q4/440902/approve", data={"version": "1"}).status_code == 302
+    response = client.get("/reports/2022-Q4/440902/report.xlsx")
+    assert response.status_code == 200
+    _assert_workbook_shows_text(response.data, FORMULAS)
+
+
+def test_the_audit_log_workbook_shows_formula_like_summaries_as_text(app, client, make, admin):
+    homes = [make.home(name=f"审计公式养老院{n}") for n in range(len(FORMULAS))]
+    with app.app_context():
+        for home, text in zip(homes, FORMULAS, strict=True):
+            db.session.execute(update(AuditEvent).where(AuditEvent.entity_id == home).values(summary=text))
+        db.session.commit()
+    response = client.get("/admin/audit/export")
+    assert response.status_code == 200
+    _assert_workbook_shows_text(response.data, FORMULAS)
+
+
+def test_the_import_error_workbook_shows_formula_like_cells_as_text(app, client, civil):
+    """The rows that cannot be imported go back as the file held them: formula-like text stays text."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["序号", "单位名称", "县区", "成立时间", "核定床位", "对接人", "备注"])
+    writer.writerows([n, f"化州市第{n}敬老院", "化州", "2015年6月1日", "六十", "李明", text]  # 六十: not a number
+                     for n, text in enumerate(FORMULAS, start=1))
+    roster = buffer.getvalue().encode("utf-8")
+    page = client.get(upload(client, roster, "花名册.csv", kind="eldercare").headers["Location"]).text
+    token = token_of(app)
+    client.post(f"/data/import/{token}/mapping", data=mapping_form(page))
+    response = client.get(f"/data/import/{token}/errors.xlsx")
+    assert response.status_code == 200
+    _assert_workbook_shows_text(response.data, FORMULAS)

@@ -245,7 +245,9 @@ def test_journey_3_district_official_reads_the_compliance_of_the_district(page, 
     info.value.save_as(saved)
     workbook = load_workbook(saved, read_only=True)
     assert "指标" in workbook.sheetnames
-    assert "2022-12-31" in [cell for row in workbook["指标"].iter_rows(max_row=1, values_only=True) for cell in row]
+    caption, header = workbook["指标"].iter_rows(max_row=2, values_only=True)
+    assert caption[0].startswith("截至 2022-12-31")
+    assert header[3:] == ("全市", "茂南区")  # the dashboard's table: the city and the official's own district
     workbook.close()
 
     # Another district's record is not there for this official.

@@ -33,6 +33,12 @@ class Column:
     kinds: frozenset[str] = BOTH  # the institution kinds it belongs to (agreements: both)
     note: str = ""  # what the API's description says besides the label
     choices: tuple[str, ...] = ()  # the values a template drop-down offers (regions come from the register)
+    identifier: bool = False  # a code or number kept as text in a workbook (leading zeros, every digit)
+
+    @property
+    def is_code(self) -> bool:
+        """A code a spreadsheet must show as text: an identifier, or the code of another record."""
+        return self.identifier or self.type == "code_of"
 
     @property
     def field(self) -> str:
@@ -63,10 +69,10 @@ INSTITUTIONS = Table(
     "institutions",
     "机构",
     (
-        Column("code", "机构编码"),
+        Column("code", "机构编码", identifier=True),
         Column("kind", "机构类别", "kind", choices=tuple(KIND_LABELS.values())),
         Column("name", "机构名称"),
-        Column("uscc", "统一社会信用代码"),
+        Column("uscc", "统一社会信用代码", identifier=True),
         Column("region", "所属区县", "region", attribute="region_code", note="代码"),
         Column("address", "地址"),
         Column("lat", "纬度", "float", note="WGS-84"),
@@ -76,10 +82,10 @@ INSTITUTIONS = Table(
         Column("closed_on", "停业日期", "date", note="不再运营的第一天"),
         Column("beds_total", "床位数", "int", kinds=EC),
         Column("beds_nursing", "护理型床位数", "int", kinds=EC),
-        Column("filing_no", "备案号"),
+        Column("filing_no", "备案号", identifier=True),
         Column("medical_type", "医疗机构类型", kinds=MD, choices=tuple(MEDICAL_TYPES)),
         Column("level", "医院等级", kinds=MD, choices=tuple(LEVELS)),
-        Column("licence_no", "执业许可证登记号", kinds=MD),
+        Column("licence_no", "执业许可证登记号", kinds=MD, identifier=True),
         Column("host_code", "设立单位机构编码", "code_of", attribute="host", note="内设机构"),
         Column("insurance_applied_on", "医保定点申请日期", "date", kinds=MD),
         Column("insurance_designated_on", "医保定点日期", "date", kinds=MD),
@@ -87,7 +93,7 @@ INSTITUTIONS = Table(
         Column("two_in_one", "两证合一", "bool", kinds=MD, choices=(YES, NO)),
         Column("special_support", "特困供养机构", "bool", kinds=EC, choices=(YES, NO)),
         Column("contact_person", "联系人"),
-        Column("phone", "联系电话"),
+        Column("phone", "联系电话", identifier=True),
         Column("note", "备注"),
     ),
     required=("kind", "name", "region", "opened_on"),
@@ -97,7 +103,7 @@ AGREEMENTS = Table(
     "agreements",
     "签约协议",
     (
-        Column("code", "协议编号"),
+        Column("code", "协议编号", identifier=True),
         Column("eldercare_code", "养老机构编码", "code_of", attribute="eldercare"),
         Column("medical_code", "医疗机构编码", "code_of", attribute="medical"),
         Column("signed_on", "签订日期", "date"),

@@ -27,7 +27,7 @@ from registry.models.review import APPROVED, PENDING
 from registry.services import audit, reports, review
 from registry.services.formats import bureau
 from registry.services.formats.exchange import FileRefused
-from registry.services.formats.spreadsheets import append
+from registry.services.formats.spreadsheets import NUMBER, TEXT, write_table
 from registry.services.imports import duplicates as duplicate_rules
 from registry.services.imports.applying import apply, refresh_statistics
 from registry.services.imports.planning import Plan, RowError, plan_reading
@@ -266,7 +266,7 @@ def _duplicate(found) -> dict[str, Any]:
 
 
 def error_workbook(upload: ImportUpload, result: dict[str, Any]) -> bytes:
-    """The rows that cannot be imported, as the file holds them, each with a 错误说明 column."""
+    """The rows that cannot be imported, as the file holds them, each with its 行号 and a 错误说明 column."""
     rows_by_sheet = bureau.original_rows(upload.content, upload.filename, corrections(upload))
     by_sheet: dict[str, dict[int, list[str]]] = {}
     unplaced: list[str] = []
@@ -276,27 +276,30 @@ def error_workbook(upload: ImportUpload, result: dict[str, Any]) -> bytes:
                 f"{error['column']}：{error['message']}" if error["column"] else error["message"])
         else:
             unplaced.append(error["text"])
+    day = clock.today()
+    title = _("无法导入的行：%(file)s", file=upload.filename)
     workbook = Workbook()
     workbook.remove(workbook.active)
     for key, errors in by_sheet.items():
         rows = rows_by_sheet[key]
-        sheet = workbook.create_sheet(_sheet_title(key, workbook))
         header_rows = result.get("headers", {}).get(key) or [1]
         width = max((len(rows[n - 1]) for n in [*header_rows, *errors] if 0 < n <= len(rows)), default=0)
-        for number in header_rows:
-            cells = list(rows[number - 1]) if 0 < number <= len(rows) else []
-            append(sheet, [*cells, *[None] * (width - len(cells)), _("行号"), _(EXPLANATION)])
-        for number in sorted(errors):
-            cells = list(rows[number - 1]) if 0 < number <= len(rows) else []
-            append(sheet, [*cells, *[None] * (width - len(cells)), number, "；".join(errors[number])])
+        header = [_as_in_file(rows, number, width, _("行号"), _(EXPLANATION)) for number in header_rows]
+        write_table(workbook, _sheet_title(key, workbook), header,
+                    [_as_in_file(rows, number, width, number, "；".join(errors[number])) for number in sorted(errors)],
+                    title, day, kinds=[TEXT] * width + [NUMBER, TEXT])
     if unplaced or not by_sheet:
-        sheet = workbook.create_sheet(_sheet_title(_("其他错误"), workbook))
-        append(sheet, [_(EXPLANATION)])
-        for text in unplaced:
-            append(sheet, [text])
+        write_table(workbook, _sheet_title(_("其他错误"), workbook), [[_(EXPLANATION)]],
+                    [[text] for text in unplaced], title, day)
     stream = io.BytesIO()
     workbook.save(stream)
     return stream.getvalue()
+
+
+def _as_in_file(rows: list[list[Any]], number: int, width: int, *after: Any) -> list[Any]:
+    """Row `number` (1-based) as the file holds it, padded to `width` cells, then `after`."""
+    cells = list(rows[number - 1]) if 0 < number <= len(rows) else []
+    return [*cells, *[None] * (width - len(cells)), *after]
 
 
 def _sheet_title(key: str, workbook: Workbook) -> str:
