@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from io import BytesIO
 
@@ -34,6 +35,26 @@ def test_the_dashboard_shows_every_region_against_the_targets(client, register, 
     assert "≥ 10" in page and "逾期未达标" in page and "差 9" in page
     assert "50.0%" in page and "（1/2）" in page  # referral coverage for the city
     assert 'id="compliance-data"' in page and "maoming-districts.geojson" in page
+
+
+def chart_data(page: str) -> dict:
+    """What the dashboard's charts draw."""
+    return json.loads(page.split('id="compliance-data">')[1].split("</script>")[0])
+
+
+@pytest.mark.parametrize(("as_of", "years"), [("2022-12-31", [2019, 2020, 2021, 2022]),
+                                              ("2024-06-30", [2019, 2020, 2021, 2022, 2023, 2024]),
+                                              ("2017-03-01", [2017])])
+def test_the_charts_end_at_the_year_asked_about(client, register, health, as_of, years):
+    assert chart_data(client.get(f"/compliance?as_of={as_of}").text)["years"] == years
+
+
+def test_the_charts_last_point_is_the_days_figure_not_its_years_end(client, make, health):
+    make.training(held_on=date(2024, 3, 1), medical_nursing=10, caregivers=10)
+    make.training(held_on=date(2024, 9, 1), medical_nursing=100, caregivers=100)  # after the day asked about
+    page = client.get("/compliance?as_of=2024-06-30").text
+    assert chart_data(page)["indicators"]["trained_in_year"]["series"][-1] == 20
+    assert "全市目标进度（各年年末；2024年截至 2024-06-30）" in page
 
 
 def test_a_malformed_day_falls_back_to_today(client, health):
