@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from registry.models import clock
+from sqlalchemy import select
+
+from registry.extensions import db
+from registry.models import ChangeRequest, clock
 from registry.services import periods
 from tests.conftest import AuthActions
 from tests.factories import GAOZHOU, MAONAN
@@ -42,7 +45,9 @@ def test_a_reviewer_is_told_of_waiting_requests_and_the_submitter_of_the_decisio
     _login(make, client, "civil_affairs", None, "mz-city")
     page = client.get("/").text
     assert "待我审核的变更申请" in _bell(client) and 'badge rounded-pill text-bg-danger">1<' in page
-    client.post("/review/1/return", data={"reason": "缺少备案号"})
+    with app.app_context():  # PostgreSQL's ids go on from the tests before: the one request there is
+        request_id = db.session.scalar(select(ChangeRequest.id))
+    client.post(f"/review/{request_id}/return", data={"reason": "缺少备案号"})
     assert "待我审核的变更申请" not in _bell(client)
     AuthActions(client).logout()
     AuthActions(client).login("mz-maonan")
