@@ -132,7 +132,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from registry import menu, vocab
+    from registry import menu, permissions, vocab
     from registry.main.views import waiting_notices
     from registry.services import reports, review
     from registry.services.compliance import INDICATORS
@@ -166,6 +166,11 @@ def register_template_helpers(app: Flask) -> None:
         return format_percent(value, "#,##0.0%") if value is not None else "—"
 
     app.add_template_global(region_names)
+
+    @app.template_global()
+    def region_options() -> dict[str, str]:
+        """The regions the logged-in user may choose in a filter or picker (permissions.region_options)."""
+        return permissions.region_options(current_user)
     app.add_template_filter(audit_summary)
 
     @app.template_filter("day")

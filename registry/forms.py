@@ -14,10 +14,9 @@ from sqlalchemy import Select
 from wtforms import DateField, HiddenField, IntegerField
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
-from registry.display import region_names
 from registry.extensions import db
 from registry.models import AuditEvent, Institution
-from registry.permissions import editable_regions
+from registry.permissions import region_options
 from registry.services import MAX_COUNT, RecordInvalid, StaleEdit, audit
 from registry.services.changes import Outcome
 from registry.services.reports import BackdatedChange
@@ -52,9 +51,7 @@ class VersionedForm(FlaskForm):
 
 def region_choices(user) -> list:
     """The regions a user may register records in, for a form's select (led by 请选择)."""
-    allowed = editable_regions(user)
-    return choices({code: name for code, name in region_names().items() if allowed is None or code in allowed},
-                   blank=_("请选择"))
+    return choices(region_options(user), blank=_("请选择"))
 
 
 class CheckedByService:

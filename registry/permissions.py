@@ -226,6 +226,13 @@ def require_edit_agreement(user: User, agreement_id: int) -> Agreement:
     return agreement
 
 
+def region_options(user: User) -> dict[str, str]:
+    """The regions the user may choose wherever a region is offered (forms, list filters, the map's picker):
+    code → name in the interface language, in the regions' order; a district-bound user's own region only."""
+    regions = scope_regions(user)
+    return {code: name for code, name in region_names().items() if regions is None or code in regions}
+
+
 def editable_regions(user: User) -> list[str] | None:
     """Region codes the user may register records in; None means every region."""
     regions = scope_regions(user)

@@ -22,7 +22,7 @@ from tests.test_agreements import agreement_form
 from tests.test_institutions import medical_form
 
 DAY = "2022-12-31"
-YEAR_ENDS = [date(year, 12, 31) for year in range(2019, 2027)]
+YEAR_ENDS = [date(year, 12, 31) for year in range(2019, 2023)]  # the charts end at DAY's year
 
 
 @pytest.fixture()
@@ -168,7 +168,8 @@ def test_an_edited_opening_day_shows_on_the_next_view(app, client, register, adm
     after = view(client)
     assert (before.cell("eldercare_run_medical", MAONAN), after.cell("eldercare_run_medical", MAONAN)) == ("1", "0")
     assert (before.year_end("eldercare_run_medical", 2021), after.year_end("eldercare_run_medical", 2021)) == (1, 0)
-    assert before.year_end("eldercare_run_medical", 2023) == after.year_end("eldercare_run_medical", 2023) == 1
+    in_2023 = Dashboard(client.get("/compliance?as_of=2023-12-31").text)
+    assert in_2023.year_end("eldercare_run_medical", 2023) == 1
 
 
 def test_a_closed_unit_shows_on_the_next_view(app, client, register, admin):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from io import BytesIO
 
@@ -34,6 +35,26 @@ def test_the_dashboard_shows_every_region_against_the_targets(client, register, 
     assert "≥ 10" in page and "逾期未达标" in page and "差 9" in page
     assert "50.0%" in page and "（1/2）" in page  # referral coverage for the city
     assert 'id="compliance-data"' in page and "maoming-districts.geojson" in page
+
+
+def chart_data(page: str) -> dict:
+    """What the dashboard's charts draw."""
+    return json.loads(page.split('id="compliance-data">')[1].split("</script>")[0])
+
+
+@pytest.mark.parametrize(("as_of", "years"), [("2022-12-31", [2019, 2020, 2021, 2022]),
+                                              ("2024-06-30", [2019, 2020, 2021, 2022, 2023, 2024]),
+                                              ("2017-03-01", [2017])])
+def test_the_charts_end_at_the_year_asked_about(client, register, health, as_of, years):
+    assert chart_data(client.get(f"/compliance?as_of={as_of}").text)["years"] == years
+
+
+def test_the_charts_last_point_is_the_days_figure_not_its_years_end(client, make, health):
+    make.training(held_on=date(2024, 3, 1), medical_nursing=10, caregivers=10)
+    make.training(held_on=date(2024, 9, 1), medical_nursing=100, caregivers=100)  # after the day asked about
+    page = client.get("/compliance?as_of=2024-06-30").text
+    assert chart_data(page)["indicators"]["trained_in_year"]["series"][-1] == 20
+    assert "全市目标进度（各年年末；2024年截至 2024-06-30）" in page
 
 
 def test_a_malformed_day_falls_back_to_today(client, health):
@@ -236,15 +257,26 @@ def _training_city_cell(page: str) -> str:
     return row[row.index("<td>"):row.index("</td>")]
 
 
-def test_the_training_row_shows_the_count_and_gap_of_one_year(client, make, health):
+def target_lines(cell: str) -> list[str]:
+    """A dashboard cell's target lines, as read."""
+    return [" ".join(re.sub(r"<[^>]+>", " ", line).split())
+            for line in re.findall(r'<div class="target[^"]*">(.*?)</div>', cell, re.S)]
+
+
+def test_the_training_row_states_each_years_count_next_to_that_years_gap(client, make, health):
     make.training(held_on=date(2022, 5, 1), medical_nursing=200, caregivers=100)  # 300 trained in 2022
     make.training(held_on=date(2026, 3, 1), medical_nursing=30, caregivers=20)  # 50 in 2026
     in_2026 = _training_city_cell(client.get("/compliance?as_of=2026-06-30").text)
-    # 63号 sets 1000 a year for 2021 and 2022 only: 2026's count stands alone, beside no other year's gap.
-    assert ">50<" in in_2026 and "差" not in in_2026 and "达标" not in in_2026
+    # 63号 sets 1000 a year for 2021 and 2022: each is judged on its own year's count, which the line states.
+    assert ">50<" in in_2026
+    assert target_lines(in_2026) == ["2021年实际 0 目标 ≥ 1000 （2021-12-31） 逾期未达标 差 1000",
+                                     "2022年实际 300 目标 ≥ 1000 （2022-12-31） 逾期未达标 差 700"]
     in_2022 = _training_city_cell(client.get("/compliance?as_of=2022-12-31").text)
-    assert ">300<" in in_2022 and "差 700" in in_2022
-    assert "差 1000" not in in_2022  # 2021's target is judged on 2021, not beside 2022's count
+    assert ">300<" in in_2022  # 2022's own count is the cell's figure, its gap beside it
+    assert target_lines(in_2022) == ["2021年实际 0 目标 ≥ 1000 （2021-12-31） 逾期未达标 差 1000",
+                                     "目标 ≥ 1000 （2022-12-31） 逾期未达标 差 700"]
+    in_2021 = _training_city_cell(client.get("/compliance?as_of=2021-06-30").text)
+    assert target_lines(in_2021) == ["目标 ≥ 1000 （2021-12-31） 未达标 差 1000"]  # 2022's year has not begun
     drill = client.get("/compliance/trained_in_year/city?as_of=2026-06-30").text
     assert "差" not in drill
     workbook = load_workbook(BytesIO(client.get("/compliance/export.xlsx?as_of=2026-06-30").data))

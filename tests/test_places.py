@@ -158,3 +158,25 @@ def test_nearest_in_a_dense_cluster_with_ties_equals_brute_force(app):
         found = geo.nearest_medical(21.6605, 110.9248, date(2024, 1, 1), limit=40)
         assert [(round(n.km, 9), n.institution.id) for n in found] == [(round(k, 9), i) for k, i in expected[:40]]
         assert found[0].institution.name.startswith("密集诊所")
+
+
+def test_the_map_opens_on_a_district_users_own_region(client, make, auth):
+    make.user("district_official", GAOZHOU, username="lingdao-gz")
+    auth.login("lingdao-gz")
+    for asked in ("", f"?region={MAONAN}"):  # another region's name in the address changes nothing
+        page = client.get(f"/map{asked}").text
+        assert f'data-region="{GAOZHOU}"' in page and f"/map/data.json?region={GAOZHOU}" in page
+
+
+def test_the_map_opens_on_the_region_a_city_user_picks(client, health):
+    assert 'data-region=""' in client.get("/map").text
+    assert f'data-region="{GAOZHOU}"' in client.get(f"/map?region={GAOZHOU}").text
+    assert 'data-region=""' in client.get("/map?region=nowhere").text
+
+
+def test_the_map_data_gives_each_point_its_type_and_beds(client, make, health):
+    make.home(name="有床位的养老院", beds_total=120, lat=21.66, lon=110.92)
+    make.medical(name="地图卫生院", medical_type="卫生院", lat=21.67, lon=110.93)
+    points = {p["name"]: p for p in client.get("/map/data.json").get_json()["points"]}
+    assert (points["有床位的养老院"]["type"], points["有床位的养老院"]["beds"]) == ("养老机构", 120)
+    assert points["地图卫生院"]["type"] == "卫生院"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -166,3 +167,34 @@ def test_fields_a_form_does_not_offer_are_ignored(app, client, make, auth):
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "weijian-mn"))
         assert (user.role, user.region_code, user.active) == ("health", MAONAN, True)
+
+
+def offered(page: str, name: str) -> list[str]:
+    """The options' labels of the page's drop-down `name`, in order."""
+    select = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    assert select, name
+    return [" ".join(label.split()) for label in re.findall(r"<option[^>]*>([^<]*)</option>", select.group(1))]
+
+
+# Every page offering a region, with the drop-down's name, and the role that opens it.
+REGION_PICKERS = [("/homes", "region", OFFICIAL), ("/medical", "region", OFFICIAL), ("/agreements", "region", OFFICIAL),
+                  ("/training", "region", OFFICIAL), ("/compliance/todo", "region", OFFICIAL),
+                  ("/review", "region", OFFICIAL), ("/map", "region", OFFICIAL),
+                  ("/institutions/new?kind=eldercare", "region_code", CIVIL), ("/training/new", "region_code", HEALTH)]
+
+
+@pytest.mark.parametrize(("path", "name", "role"), REGION_PICKERS)
+def test_a_district_user_is_offered_their_own_region_alone(client, make, auth, path, name, role):
+    _login(make, auth, role, GAOZHOU)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert [label for label in offered(response.text, name) if label != "请选择"] == ["高州市"]
+
+
+@pytest.mark.parametrize(("path", "name", "role"), REGION_PICKERS)
+def test_a_city_user_is_offered_every_region(client, make, auth, path, name, role):
+    make.user(role if role != OFFICIAL else "admin", None, username="city-user")
+    auth.login("city-user")
+    labels = offered(client.get(path).text, name)
+    assert labels[0] in ("全部", "全市", "请选择")
+    assert labels[1:] == ["茂南区", "电白区", "高州市", "化州市", "信宜市", "茂名滨海新区", "茂名高新区"]

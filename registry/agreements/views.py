@@ -7,16 +7,14 @@ import re
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from registry import permissions, vocab
 from registry.agreements import bp
 from registry.agreements.forms import AgreementForm, TerminateForm
-from registry.extensions import db
 from registry.forms import backdated_confirmed, flash_saved, submit
 from registry.listing import filters_from_request, paginate
-from registry.models import Agreement, Region, clock
+from registry.models import Agreement, clock
 from registry.services import RecordInvalid, StaleEdit, audit, changes, geo, review, todo
 from registry.services import agreements as service
 from registry.services.infra import scans
@@ -54,9 +52,8 @@ def index():
     query = permissions.agreements_for(current_user).options(
         selectinload(Agreement.eldercare), selectinload(Agreement.medical))
     page = paginate(service.filtered(query, filters, today))
-    regions = list(db.session.scalars(select(Region).order_by(Region.position)))
     return render_template(
-        "agreements/list.html", page=page, filters=filters, regions=regions, today=today,
+        "agreements/list.html", page=page, filters=filters, today=today,
         status_on=service.status_on, can_create=permissions.can_create(current_user, "agreement"),
         editable=permissions.editable_agreement_ids(current_user, [a.id for a in page.items]),  # the 操作 column
         waiting=review.waiting_creations(current_user, vocab.AGREEMENT),

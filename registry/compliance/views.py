@@ -18,8 +18,7 @@ from registry.services.formats import compliance_workbook, todo_workbook
 from registry.services.infra import compliance_cache
 from registry.vocab import AGREEMENT, DEPARTMENT_NAMES, MEDICAL
 
-SERIES_YEARS = range(2019, 2027)
-SERIES_DAYS = tuple(date(year, 12, 31) for year in SERIES_YEARS)
+FIRST_SERIES_YEAR = 2019  # the year before 63号's first targets (2021)
 QUICK_DAYS = (date(2022, 12, 31), date(2025, 12, 31))
 
 
@@ -35,11 +34,20 @@ def _as_of() -> date:
         return clock.today()
 
 
-def _chart_data(report: compliance.Report, year_ends: list[compliance.Report], shown: list[str]) -> dict:
-    """Year-end city series for the charts and this day's values by district for the map."""
-    series = {key: [y.figure(key, compliance.CITY).value for y in year_ends] for key in compliance.INDICATORS}
+def series_days(day: date) -> list[date]:
+    """The days the charts plot: each year's end up to the year before `day`'s, then `day` itself.
+
+    The charts end at the year asked about and never count past the day: its year's point is the day's figure.
+    """
+    return [date(year, 12, 31) for year in range(min(FIRST_SERIES_YEAR, day.year), day.year)] + [day]
+
+
+def _chart_data(report: compliance.Report, points: list[compliance.Report], shown: list[str]) -> dict:
+    """The city's series for the charts (`points`: the reports of series_days) and this day's values by district
+    for the map."""
+    series = {key: [p.figure(key, compliance.CITY).value for p in points] for key in compliance.INDICATORS}
     return {
-        "years": list(SERIES_YEARS),
+        "years": [p.as_of.year for p in points],
         "order": list(compliance.INDICATORS),
         "region_names": region_names(),
         "indicators": {
@@ -64,7 +72,8 @@ def dashboard():
     """Indicators by region against the targets, as of a chosen day."""
     day = _as_of()
     # The reports are the same for every reader; only what is shown depends on the reader.
-    report, *year_ends = compliance_cache.reports([day, *SERIES_DAYS])
+    points = compliance_cache.reports(series_days(day))
+    report = points[-1]
     visible = permissions.report_regions(current_user)
     shown = [r.code for r in report.regions if visible is None or r.code in visible]
     return render_template(
@@ -76,7 +85,7 @@ def dashboard():
         shown=shown,
         city_drill=visible is None,
         indicators=compliance.INDICATORS,
-        chart_data=_chart_data(report, year_ends, shown),
+        chart_data=_chart_data(report, points, shown),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from registry import permissions, vocab
@@ -23,10 +22,6 @@ from registry.vocab import ELDERCARE, MEDICAL
 
 FORMS = {ELDERCARE: EldercareForm, MEDICAL: MedicalForm}
 HOST_FIELD = {"host": "host_code"}  # the service's field → the form's
-
-
-def _regions() -> list[Region]:
-    return list(db.session.scalars(select(Region).order_by(Region.position)))
 
 
 def _form(kind: str, **kwargs):
@@ -61,7 +56,6 @@ def _list(kind: str):
         page=page,
         editable=permissions.editable_institution_ids(current_user, page.items),  # the 操作 column, one query
         filters=filters,
-        regions=_regions(),
         today=clock.today(),
         can_create=permissions.can_create(current_user, kind),
         export_args=request.args.to_dict() | {"kind": kind},

@@ -7,13 +7,13 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import aliased
 
 from registry import permissions
-from registry.display import distance, region_names
+from registry.display import distance
 from registry.extensions import db
 from registry.models import Agreement, Institution, clock
 from registry.places import bp
 from registry.services import geo
 from registry.services.agreements import status_clause
-from registry.vocab import ACTIVE, MEDICAL_TYPES
+from registry.vocab import ACTIVE, KINDS, MEDICAL, MEDICAL_TYPES
 
 MAX_POINTS = 20000
 
@@ -21,8 +21,23 @@ MAX_POINTS = 20000
 @bp.route("/map")
 @login_required
 def map_page():
-    """Homes and medical institutions as points, active agreements as lines, district boundaries."""
-    return render_template("places/map.html", regions=region_names(), region=request.args.get("region", ""))
+    """Homes and medical institutions as points, active agreements as lines, district boundaries.
+
+    The map opens on the region chosen (`?region=`): a district-bound user's own, which is all they may
+    choose; the whole city otherwise.
+    """
+    choices = permissions.region_options(current_user)
+    region = request.args.get("region", "")
+    if len(choices) == 1:
+        region = next(iter(choices))
+    elif region not in choices:
+        region = ""
+    return render_template("places/map.html", choices=choices, region=region)
+
+
+def _type_label(kind: str, medical_type: str | None) -> str:
+    """What the map's tooltip calls an institution: 养老机构, or the medical institution's type."""
+    return str(MEDICAL_TYPES.get(medical_type, medical_type) if kind == MEDICAL and medical_type else KINDS[kind])
 
 
 @bp.route("/map/data.json")
@@ -34,7 +49,8 @@ def map_data():
     query = (permissions.institutions_for(current_user)
              .where(Institution.lat.is_not(None), Institution.operating_on(today))
              .with_only_columns(Institution.id, Institution.kind, Institution.name, Institution.lat,
-                                Institution.lon, Institution.region_code))
+                                Institution.lon, Institution.region_code, Institution.medical_type,
+                                Institution.beds_total))
     if region:
         query = query.where(Institution.region_code == region)
     rows = db.session.execute(query.limit(MAX_POINTS + 1)).all()
@@ -47,7 +63,8 @@ def map_data():
         lines = lines.where(home.region_code == region)
     return jsonify(
         truncated=len(rows) > MAX_POINTS,
-        points=[{"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon, "region": r.region_code}
+        points=[{"id": r.id, "kind": r.kind, "name": r.name, "lat": r.lat, "lon": r.lon, "region": r.region_code,
+                 "type": _type_label(r.kind, r.medical_type), "beds": r.beds_total}
                 for r in rows[:MAX_POINTS]],
         lines=[{"id": r[0], "code": r[1], "from": [r[3], r[2]], "to": [r[5], r[4]]}
                for r in db.session.execute(lines.limit(MAX_POINTS))],

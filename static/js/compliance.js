@@ -97,6 +97,8 @@
                        formatter: function (p) { return data.region_names[p.name] + "\n" + format(p.value); } }
             }]
           }, true);
+          var shown = document.getElementById("map-indicator-shown");
+          if (shown) { shown.textContent = shown.dataset.label.replace("{indicator}", indicator.label); }
           document.querySelectorAll("#zone-values li").forEach(function (item) {
             item.querySelector(".zone-value").textContent = format(indicator.regions[item.dataset.region]);
           });
@@ -107,5 +109,10 @@
       .catch(function () { mapBox.textContent = holder.dataset.noData; });
   }
 
-  window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+  // The boxes take other sizes on paper (static/css/app.css): the charts are drawn again to fit, and back.
+  var redraw = function () { charts.forEach(function (c) { c.resize(); }); };
+  window.addEventListener("resize", redraw);
+  window.addEventListener("beforeprint", redraw);
+  window.addEventListener("afterprint", redraw);
+  window.matchMedia("print").addEventListener("change", redraw);
 })();

@@ -26,7 +26,7 @@ from registry.models import AuditEvent
 from registry.models.audit import REGISTER_EVENTS
 from registry.services import compliance
 
-SIZE = 48  # a dashboard holds 9 reports (the day and 8 year-ends); a few days' worth
+SIZE = 48  # a dashboard holds a report a year since 2019 (the last one the day asked about); a few days' worth
 # PostgreSQL hands out ids before commit, so an older id can commit after a newer one.
 # Counting the committed ids among the newest WINDOW notices such a late commit.
 WINDOW = 1000
