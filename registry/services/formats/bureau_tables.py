@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
@@ -268,25 +269,28 @@ VALUE_TESTS: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _decide(candidates: list[str], values: list[str]) -> str | None:
-    """The one candidate the values fit best; None when the values do not tell."""
-    if len(candidates) == 1:
-        return candidates[0]
-    scores = {c: sum(1 for v in values if VALUE_TESTS[c](v)) for c in candidates if c in VALUE_TESTS}
+def _decide(candidates: list[str], values: Counter[str]) -> str | None:
+    """The one candidate the values (each text with how often it occurs) fit best; None when they do not tell."""
+    scores = {c: sum(n for v, n in values.items() if VALUE_TESTS[c](v)) for c in candidates if c in VALUE_TESTS}
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     if ranked and ranked[0][1] and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
         return ranked[0][0]
     return None
 
 
-def _propose(matches: list[_Match], values: list[Any]) -> tuple[str | None, tuple[str, ...], bool]:
-    """(field, alternatives, exact) from a header's matches, ambiguous ones decided by the values."""
+def _propose(matches: list[_Match], values: Iterable[Any]) -> tuple[str | None, tuple[str, ...], bool]:
+    """(field, alternatives, exact) from a header's matches, ambiguous ones decided by the (filled) values."""
     if not matches:
         return None, (), False
     best = matches[0]
     tied = [m.field for m in matches if m.rank == best.rank]
-    texts = [unicodedata.normalize("NFKC", str(v)).strip().lower() for v in values if _filled(v)]
-    chosen = _decide(tied, texts)
+    if len(tied) == 1:  # the header alone decides: the values are not read
+        chosen = tied[0]
+    else:  # the values decide, each distinct one read once (a column of types holds a few dozen)
+        texts: Counter[str] = Counter()
+        for value, count in Counter(map(str, values)).items():
+            texts[unicodedata.normalize("NFKC", value).strip().lower()] += count
+        chosen = _decide(tied, texts)
     others = tuple(m.field for m in matches if m.field != chosen)
     return chosen, others, best.exact
 
@@ -467,8 +471,9 @@ def _sort_rows(result: BureauTable, rows: Sequence[Sequence[Any]], header: _Head
         first_data = False
 
 
-def _column_values(rows: list[tuple[int, list[Any]]], index: int) -> list[Any]:
-    return [row[index] for _number, row in rows if index < len(row) and _filled(row[index])]
+def _column_values(rows: list[tuple[int, list[Any]]], index: int) -> Iterator[Any]:
+    """The filled cells of a column, top to bottom, read as they are asked for."""
+    return (row[index] for _number, row in rows if index < len(row) and _filled(row[index]))
 
 
 def _unique(columns: list[ColumnGuess], exact: dict[int, bool]) -> list[ColumnGuess]:
@@ -511,18 +516,17 @@ def find_table(rows: Sequence[Sequence[Any]], sheet: str = "", kind: str | None 
     columns: list[ColumnGuess] = []
     exact: dict[int, bool] = {}
     for index in sorted(set(header.parts) | set(range(width))):
-        values = _column_values(result.rows, index)
+        samples = tuple(islice(_column_values(result.rows, index), 3))
         parts = header.parts.get(index, ())
-        if not parts and not values:
+        if not parts and not samples:
             continue
-        samples = tuple(values[:3])
         shown = " / ".join(parts)
         if index == sequence:
             columns.append(ColumnGuess(index, shown, None, (), samples, sequence=True))
             exact[index] = True
             continue
         found = [m for m in matches.get(index, []) if m.field != SEQUENCE]
-        chosen, alternatives, exact[index] = _propose(found, values)
+        chosen, alternatives, exact[index] = _propose(found, _column_values(result.rows, index))
         columns.append(ColumnGuess(index, shown, chosen, alternatives, samples))
     result.columns = _unique(columns, exact)
     return result
