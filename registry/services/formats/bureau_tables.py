@@ -343,7 +343,8 @@ def _is_sub_header(upper: Sequence[Any], lower: Sequence[Any]) -> bool:
 
 
 def _looks_like_header(row: Sequence[Any]) -> bool:
-    return not (_filled_by_line(row) or _footer(row) or _note(row))
+    first = _first_texts(row)
+    return not (_filled_by_line(row) or _footer(first) or _note(first))
 
 
 def _find_header(rows: Sequence[Sequence[Any]], synonyms: Synonyms) -> _Header | None:
@@ -378,7 +379,7 @@ def _choose_table(header: _Header, sheet: str) -> str:
 
 
 def _first_texts(row: Sequence[Any], count: int = 2) -> list[str]:
-    """The first `count` filled cells, squeezed (the rest of the row is not looked at)."""
+    """The first `count` filled cells, squeezed (the rest of the row is not looked at): what the row rules read."""
     return [_squeezed(v) for v in islice((v for v in row if _filled(v)), count)]
 
 
@@ -386,19 +387,19 @@ def _filled_by_line(row: Sequence[Any]) -> bool:
     return any(_FILLED_BY.search(_squeezed(v)) for v in row if _filled(v))
 
 
-def _footer(row: Sequence[Any]) -> bool:
-    first = _first_texts(row, 1)
+def _footer(first: list[str]) -> bool:
+    """A 填表人/审核人 line, by the row's first texts."""
     return bool(first) and first[0].startswith(_FOOTERS)
 
 
-def _note(row: Sequence[Any]) -> bool:
-    first = _first_texts(row, 1)
+def _note(first: list[str]) -> bool:
+    """A 注： line, by the row's first texts."""
     return bool(first) and _NOTE.match(first[0]) is not None
 
 
-def _total(row: Sequence[Any]) -> str | None:
-    """合计 (the table ends) or 小计 (a group ends), when the row is one."""
-    for text in _first_texts(row):
+def _total(first: list[str]) -> str | None:
+    """合计 (the table ends) or 小计 (a group ends), when the row's first texts say it is one."""
+    for text in first:
         found = _TOTAL.search(text)
         if found:
             return "小计" if "小计" in text else "合计"
@@ -415,13 +416,12 @@ def _numbering(row: Sequence[Any]) -> bool:
     return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
-def _same_header(row: Sequence[Any], header_texts: list[list[str]]) -> bool:
-    """A header repeated further down (as a printed sheet repeats it on every page).
+def _same_header(filled: list[Any], header_texts: list[list[str]]) -> bool:
+    """A header repeated further down (as a printed sheet repeats it on every page), by a row's filled cells.
 
     `header_texts` are the header rows' filled cells, normalised once; a data row is
     normalised only until its first cell that differs.
     """
-    filled = [v for v in row if _filled(v)]
     return len(filled) >= MIN_HEADER_MATCHES and any(
         len(texts) == len(filled) and all(normalise(v) == text for v, text in zip(filled, texts, strict=True))
         for texts in header_texts)
@@ -447,18 +447,19 @@ def _sort_rows(result: BureauTable, rows: Sequence[Sequence[Any]], header: _Head
         if not filled:
             result.empty_rows += 1
             continue
-        total = _total(row)
+        first = [_squeezed(row[i]) for i in filled[:2]]  # the row's first texts, as _first_texts reads them
+        total = _total(first)
         if total:
             result.skipped.append((number, _("合计/小计行")))
             if total == "合计" and ended_at is None:
                 ended_at = number
-        elif _footer(row):
+        elif _footer(first):
             result.skipped.append((number, _("填表人/审核人行")))
-        elif _note(row):
+        elif _note(first):
             result.skipped.append((number, _("注：说明行")))
         elif ended_at is not None:
             result.skipped.append((number, _("表格已在第 %(row)s 行的合计处结束", row=ended_at)))
-        elif _same_header(row, header_texts):
+        elif _same_header([row[i] for i in filled], header_texts):
             result.skipped.append((number, _("重复的表头")))
         elif first_data and _numbering(row):
             result.skipped.append((number, _("栏目序号行")))
