@@ -55,6 +55,22 @@ def _says_nothing(raw: Any) -> bool:
     return raw is None or _squeezed(raw) in _NOTHING
 
 
+def _normal_or_none(raw: Any) -> str | None:
+    """`_normal(raw)`, or None when the cell says nothing: the cell normalised once for both questions."""
+    if raw is None:
+        return None
+    text = _normal(raw)
+    return None if "".join(text.split()) in _NOTHING else text
+
+
+def _squeezed_or_none(raw: Any) -> str | None:
+    """`_squeezed(raw)`, or None when the cell says nothing."""
+    if raw is None:
+        return None
+    text = _squeezed(raw)
+    return None if text in _NOTHING else text
+
+
 def _not_a_number(raw: Any) -> bool:
     """A cell that looks numeric but holds no number: a TRUE/FALSE cell, NaN or infinity."""
     return isinstance(raw, bool) or (isinstance(raw, float) and not math.isfinite(raw))
@@ -88,7 +104,8 @@ _WHOLE = re.compile(r"(?P<minus>-)?(?P<digits>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fr
 
 def read_whole_number(raw: Any) -> int | None:
     """A count (床位数) as staff write it: 150张, １５０, 1,200, 150.0 → int; None when blank."""
-    if _says_nothing(raw):
+    text = _squeezed_or_none(raw)
+    if text is None:
         return None
     if _not_a_number(raw):
         raise ValueError(_("应为整数，而不是“%(value)s”", value=raw))
@@ -97,7 +114,6 @@ def read_whole_number(raw: Any) -> int | None:
             raise ValueError(_("“%(value)s”不是整数", value=raw))
         number = int(raw)
     else:
-        text = _squeezed(raw)
         if any(word in text for word in _APPROXIMATE):
             raise ValueError(_("“%(value)s”不是确切的数字，请填写准确的整数", value=raw))
         match = _WHOLE.fullmatch(text)
@@ -156,13 +172,14 @@ def read_date(raw: Any) -> date | None:
         return raw.date()
     if isinstance(raw, date):
         return raw
-    if _says_nothing(raw):
+    normal = _normal_or_none(raw)
+    if normal is None:
         return None
     if _not_a_number(raw):
         raise ValueError(_("无法识别日期“%(value)s”，请写成 2019-03-15 或 2019年3月15日", value=raw))
     if isinstance(raw, int | float):
         return _from_number(raw, raw)
-    text = "".join(_TIME.sub("", _normal(raw)).split())
+    text = "".join(_TIME.sub("", normal).split())
     for pattern in _FULL_DATES:
         if match := pattern.fullmatch(text):
             return _from_parts(match["y"], match["m"], match["d"], raw)
@@ -188,9 +205,9 @@ def _side(text: str, pattern: re.Pattern[str]) -> str:
 
 def read_period(raw: Any) -> tuple[date, date] | None:
     """An agreement's period in one cell (2021年1月1日至2023年12月31日) as (valid_from, valid_to); None when blank."""
-    if _says_nothing(raw):
+    text = _normal_or_none(raw)
+    if text is None:
         return None
-    text = _normal(raw)
     # A lone hyphen may also sit inside the dates (2021-01-01-2023-12-31), so each hyphen is a candidate cut;
     # at most one of them leaves a date on both sides, since a date written with hyphens has exactly three parts.
     cuts = list(_SEPARATOR.finditer(text)) or list(re.finditer("-", text))
@@ -244,9 +261,9 @@ _UNGRADED_WORDS = frozenset({_UNGRADED, "未定等级", "未评级", "未评定"
 
 def read_level(raw: Any) -> tuple[str, str | None] | None:
     """A hospital level with its grade: 三级甲等 / 三甲 → ("三级", "甲等"), 一级 → ("一级", None); None when blank."""
-    if _says_nothing(raw):
+    text = _squeezed_or_none(raw)
+    if text is None:
         return None
-    text = _squeezed(raw)
     if text in _UNGRADED_WORDS:
         return _UNGRADED, None
     match = _LEVEL.fullmatch(text)
@@ -324,9 +341,9 @@ OWNERSHIP_VARIANTS = {
 
 def read_ownership(raw: Any) -> str | None:
     """公办 / 民办 / 公建民营 / 民办公助, with common variants (公立, 私立, 民营, 公办民营); None when blank."""
-    if _says_nothing(raw):
+    text = _squeezed_or_none(raw)
+    if text is None:
         return None
-    text = _squeezed(raw)
     value = OWNERSHIP_VARIANTS.get(text, text)
     if value not in OWNERSHIPS:
         raise ValueError(_("举办性质“%(value)s”不在规定范围内，应为：%(allowed)s", value=raw,
@@ -369,9 +386,10 @@ def _service(item: str) -> str | None:
 
 def read_services(raw: Any) -> list[str] | None:
     """A list of services separated by ; ； 、 , ， / 和 or line breaks, variants mapped; None when blank."""
-    if _says_nothing(raw):
+    text = _normal_or_none(raw)
+    if text is None:
         return None
-    items = [item.strip() for item in _SERVICE_SEPARATORS.split(_normal(raw)) if item.strip()]
+    items = [item.strip() for item in _SERVICE_SEPARATORS.split(text) if item.strip()]
     services = {item: _service("".join(item.split())) for item in items}
     unknown = [item for item, service in services.items() if service is None]
     if unknown:
