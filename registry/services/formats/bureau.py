@@ -441,12 +441,13 @@ def _cell_reader(column: Column, regions: Mapping[str, str]) -> Callable[[Any], 
         return _level
     if column.key == "kind":
         return _kind
+    if column.type == "region":
+        return values.RegionNames(regions).read  # the regions' names worked out once for the column
     by_type: dict[str, Callable[[Any], Any]] = {
         "date": values.read_date,
         "int": values.read_whole_number,
         "bool": lambda raw: _yes_no(values.read_yes_no(raw)),
         "services": lambda raw: "、".join(values.read_services(raw) or []) or None,
-        "region": lambda raw: values.read_region(raw, regions),
     }
     return by_type.get(column.type, values.read_text)
 

@@ -283,7 +283,7 @@ _PROVINCE = re.compile(r"^[^省]{2,3}省")
 _SUFFIXES = ("新区", "区", "市", "县")  # 茂名滨海新区 → 滨海, 高新区 → 高新 (新区 leaves one character)
 
 
-@cache  # one set of regions per import, and read_region is asked once per row
+@cache  # one set of regions per import, and read_region may be asked once per row
 def _city(names: tuple[str, ...]) -> str:
     """The city's name: the management zones carry it (茂名滨海新区, 茂名高新区), the longest start two names share."""
     shared = (os.path.commonprefix(pair) for pair in combinations(names, 2))
@@ -301,30 +301,43 @@ def _core(name: str, city: str) -> str:
     return name
 
 
+class RegionNames:
+    """The city's regions (code → name) and what is worked out from them once for all of a file's cells."""
+
+    def __init__(self, regions: Mapping[str, str]):
+        self.regions = dict(regions)
+        self.codes = {code.upper(): code for code in regions}
+        self.city = _city(tuple(regions.values()))
+        self.cores = {code: _core(name, self.city) for code, name in regions.items()}
+
+    def read(self, raw: Any) -> str | None:
+        """A region's code from its code, full name or short name; None when blank (see `read_region`)."""
+        text = _squeezed_or_none(raw)
+        if text is None:
+            return None
+        if text.upper() in self.codes:
+            return self.codes[text.upper()]
+        city = self.city
+        forms = {_PROVINCE.sub("", text)}  # as written, and without 广东省 / 茂名市 in front
+        bare = next(iter(forms)).removeprefix(city).removeprefix("市") if city else ""
+        if len(bare) >= 2:
+            forms.add(bare)
+        found = [code for code, name in self.regions.items() if name in forms]  # a full name is exact
+        if not found:
+            cores = {_core(form, city) for form in forms}
+            found = [code for code, core in self.cores.items() if core in cores]
+        if len(found) > 1:
+            raise ValueError(_("“%(value)s”可能是多个区县：%(candidates)s，请写全称或代码", value=raw,
+                               candidates=_listed(f"{self.regions[code]}（{code}）" for code in found)))
+        if not found:
+            raise ValueError(_("“%(value)s”不是本市的区县，应为：%(allowed)s", value=raw,
+                               allowed=_listed(self.regions.values())))
+        return found[0]
+
+
 def read_region(raw: Any, regions: Mapping[str, str]) -> str | None:
     """A region's code from its code, full name or short name (茂南, 高州市, 滨海新区, 广东省茂名市高州市); None when blank."""
-    if _says_nothing(raw):
-        return None
-    text = _squeezed(raw)
-    codes = {code.upper(): code for code in regions}
-    if text.upper() in codes:
-        return codes[text.upper()]
-    city = _city(tuple(regions.values()))
-    forms = {_PROVINCE.sub("", text)}  # as written, and without 广东省 / 茂名市 in front
-    bare = next(iter(forms)).removeprefix(city).removeprefix("市") if city else ""
-    if len(bare) >= 2:
-        forms.add(bare)
-    found = [code for code, name in regions.items() if name in forms]  # a full name is exact
-    if not found:
-        cores = {_core(form, city) for form in forms}
-        found = [code for code, name in regions.items() if _core(name, city) in cores]
-    if len(found) > 1:
-        raise ValueError(_("“%(value)s”可能是多个区县：%(candidates)s，请写全称或代码", value=raw,
-                           candidates=_listed(f"{regions[code]}（{code}）" for code in found)))
-    if not found:
-        raise ValueError(_("“%(value)s”不是本市的区县，应为：%(allowed)s", value=raw,
-                           allowed=_listed(regions.values())))
-    return found[0]
+    return RegionNames(regions).read(raw)
 
 
 # --- ownership (举办性质 / 机构性质) -----------------------------------------------------------
