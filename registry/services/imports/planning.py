@@ -32,6 +32,12 @@ from registry.vocab import ELDERCARE, MEDICAL
 CHUNK = 500
 PROGRESS_EVERY = 200  # rows between two progress reports
 AGREEMENT_TEXT_FIELDS = ("visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties")
+# The fields a row sets on an institution of each kind (the host, a reference, is resolved apart), and
+# a new record's values before the file's: each of them blank as the form stores it.
+INSTITUTION_FIELDS = {kind: [f for f in institution_rules.COMMON_FIELDS + kind_fields if f != "host"]
+                      for kind, kind_fields in institution_rules.KIND_FIELDS.items()}
+NEW_INSTITUTION = {kind: institution_rules.clean(kind, dict.fromkeys(fields))
+                   for kind, fields in INSTITUTION_FIELDS.items()}
 
 
 def out_of_scope() -> str:
@@ -386,11 +392,10 @@ class Planner:
     def _check_institution(self, row: InstitutionRow, cells: Cells) -> None:
         """Rights first, then the form's rules on the row as it would stand after the import."""
         existing = row.existing
-        fields = [f for f in institution_rules.COMMON_FIELDS + institution_rules.KIND_FIELDS[row.kind]
-                  if f != "host"]
+        fields = INSTITUTION_FIELDS[row.kind]
         given = institution_rules.clean(row.kind, {k: v for k, v in row.values.items() if k != "host"})
         if existing is None:
-            merged = institution_rules.clean(row.kind, {f: None for f in fields}) | given
+            merged = NEW_INSTITUTION[row.kind] | given
         else:
             merged = {f: getattr(existing, f) for f in fields} | given
         problem = self._role_problem(row.kind) or self._region_problem(merged.get("region_code"))
