@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, AuditEvent, Institution, User
@@ -51,7 +52,7 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         pending = [r for r in pending if id(r) not in done]
 
     updated = [r for r in plan_.institutions if r.action == "update"]
-    _bulk_update(table, updated, now, user_id, events, "institutions")
+    _bulk_update(Institution, updated, now, user_id, events, "institutions")
     moved = [r.existing.id for r in updated if "region_code" in r.values]
     if moved:  # in-house units go with their host (DESIGN §5)
         db.session.expire_all()
@@ -75,7 +76,7 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         if service_rows:
             db.session.execute(insert(AgreementService.__table__), service_rows)
     updated = [r for r in plan_.agreements if r.action == "update"]
-    _bulk_update(agreements, updated, now, user_id, events, "agreements")
+    _bulk_update(Agreement, updated, now, user_id, events, "agreements")
     replaced = [r for r in updated if r.services is not None]
     for chunk in chunks([r.existing.id for r in replaced]):
         db.session.execute(delete(AgreementService).where(AgreementService.agreement_id.in_(chunk)))
@@ -119,8 +120,14 @@ def _insert_and_number(table, rows: list[dict[str, Any]]) -> dict[str, int]:
     return ids
 
 
-def _bulk_update(table, rows: list, now, user_id, events: list, entity: str) -> None:
+def _bulk_update(model, rows: list, now, user_id, events: list, entity: str) -> None:
     """Executemany updates, one statement per set of changed columns; each bumps the version."""
+    table = model.__table__
+    # The records as they stand, for the audit's "before" (the plan compared plain rows of the table).
+    loaded = [selectinload(Agreement.service_rows)] if model is Agreement else []
+    records = {}
+    for chunk in chunks(sorted(r.existing.id for r in rows)):
+        records |= {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(chunk)).options(*loaded))}
     groups: dict[frozenset, list] = {}
     for row in rows:
         groups.setdefault(frozenset(row.values), []).append(row)
@@ -137,12 +144,13 @@ def _bulk_update(table, rows: list, now, user_id, events: list, entity: str) -> 
                 for r in group
             ])
         for row in group:
-            before = snapshot(row.existing)
+            record = records[row.existing.id]
+            before = snapshot(record)
             after = before | _plain(row.values)
             if entity == "agreements" and row.services is not None:
                 after["services"] = row.services
-            events.append(_event(user_id, now, entity, row.existing.id, before, after,
-                                 getattr(row.existing, "name", None) or row.existing.code))
+            events.append(_event(user_id, now, entity, record.id, before, after,
+                                 getattr(record, "name", None) or record.code))
 
 
 def _event(user_id, now, entity: str, entity_id: int | None, before, after, summary: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ by its code, its credit code, as a host or as an agreement party — gets one er
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,11 +16,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from registry import permissions
 from registry.extensions import db
-from registry.models import Agreement, Institution, Region, User
+from registry.models import Agreement, AgreementService, Institution, Region, User
+from registry.models.agreements import services_in_order
 from registry.services import agreements as agreement_rules
 from registry.services import institutions as institution_rules
 from registry.services.formats.bureau import Reading
@@ -76,7 +77,8 @@ class Ref:
     closed_on: date | None = None
 
     @classmethod
-    def of(cls, institution: Institution) -> Ref:
+    def of(cls, institution: Any) -> Ref:
+        """The Ref of a register's record (RECORDS)."""
         return cls(institution.id, institution.code, institution.kind, institution.region_code,
                    institution.host_id, institution.name, institution.closed_on)
 
@@ -119,7 +121,7 @@ class InstitutionRow:
     kind: str
     code: str
     values: dict[str, Any]  # model fields present in the file (host as a code)
-    existing: Institution | None
+    existing: Any  # the register's record (RECORDS), None for a new one
     unreadable: set[str]  # labels of the cells that could not be read
     ref: Ref | None = None
     action: str = "create"  # create | update | unchanged
@@ -132,7 +134,7 @@ class AgreementRow:
     code: str | None
     values: dict[str, Any]
     services: list[str] | None
-    existing: Agreement | None
+    existing: Any  # the register's record (RECORDS), None for a new one
     action: str = "create"
 
 
@@ -163,10 +165,21 @@ def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
         yield chunk
 
 
-def _fetch(model, column, values: set, *options) -> list:
+# A record of the register as the planner compares it: its table's columns as attributes. Not an ORM
+# object: a re-import compares 100,000 of them field by field, and their identity map entries, instance
+# states and instrumented attributes cost more than the comparison (several objects each, which the
+# garbage collector then walks again and again); applying loads the few it updates as objects, for the
+# audit. Nor SQLAlchemy's Row, whose attributes read about four times slower than a named tuple's.
+RECORDS = {model: namedtuple(f"{model.__name__}Record", model.__table__.columns.keys())
+           for model in (Institution, Agreement)}
+
+
+def _records(model, column, values: set) -> list[Any]:
+    """The register's records of `model` whose `column` is among `values` (see RECORDS)."""
+    record = RECORDS[model]
     found = []
     for chunk in chunks(sorted(v for v in values if v)):
-        found += db.session.scalars(select(model).where(column.in_(chunk)).options(*options)).all()
+        found += map(record._make, db.session.execute(select(model.__table__).where(column.in_(chunk))))
     return found
 
 
@@ -206,6 +219,7 @@ class Planner:
         self.region_by_name = ({r.name: r.code for r in self.regions.values()}
                                | {r.name_en.lower(): r.code for r in self.regions.values()})
         self.refs: dict[str, Ref] = {}  # institution code → the register's record or the file's row
+        self.records: dict[int, Any] = {}  # the register's institutions fetched, by id (hosts, parties)
         self.readable: set[int] = set()  # ids of the register's institutions the user may read
         self.db_values: dict[tuple[str, Any], set[int]] = {}
         self.file_values: dict[tuple[str, Any], int] = {}  # unique value → the id (or ref id) claiming it
@@ -223,12 +237,27 @@ class Planner:
 
     # Rights.
 
-    def _may_read(self, ref: Ref | Institution | None) -> bool:
+    def _may_read(self, ref: Any) -> bool:
+        """Whether the user may read a Ref or a register's record (None: nothing to read)."""
         return self.user is None or ref is None or ref.id < 0 or ref.id in self.readable
 
-    def _note_readable(self, institutions: Iterable[Institution]) -> None:
+    def _note_readable(self, institutions: Iterable[Any]) -> None:
         if self.user is not None:
             self.readable |= permissions.readable_ids(self.user, Institution, [i.id for i in institutions])
+
+    def _institutions(self, column, values: set) -> list[Any]:
+        """The register's institutions whose `column` is among `values`, kept by id."""
+        found = _records(Institution, column, values)
+        self.records |= {i.id: i for i in found}
+        return found
+
+    def _record(self, institution_id: int) -> Any:
+        """A register's institution by id: a host or party of a record fetched before (see _fetch_missing)."""
+        return self.records[institution_id]
+
+    def _fetch_missing(self, ids: set[int | None]) -> None:
+        """Fetch the institutions of these ids not fetched yet: the hosts and parties records refer to."""
+        self._institutions(Institution.id, {i for i in ids if i} - self.records.keys())
 
     def _checked(self) -> None:
         self.checked += 1
@@ -310,14 +339,15 @@ class Planner:
         codes = {c.values.get("code") for c in parsed}
         host_codes = {c.values.get("host_code") for c in parsed}
         usccs = {normalise_uscc(c.values["uscc"]) for c in parsed if c.values.get("uscc")}
-        by_code = {i.code: i for i in _fetch(Institution, Institution.code, codes | host_codes)}
-        by_uscc = {i.uscc: i for i in _fetch(Institution, Institution.uscc, usccs)}
+        by_code = {i.code: i for i in self._institutions(Institution.code, codes | host_codes)}
+        by_uscc = {i.uscc: i for i in self._institutions(Institution.uscc, usccs)}
         names = {c.values.get("name") for c in parsed if not c.values.get("code") and not c.values.get("uscc")}
-        by_name: dict[tuple, list[Institution]] = {}
-        for institution in _fetch(Institution, Institution.name, names):
+        by_name: dict[tuple, list[Any]] = {}
+        for institution in self._institutions(Institution.name, names):
             by_name.setdefault((institution.kind, institution.name, institution.region_code), []).append(
                 institution)
         self._note_readable([*by_code.values(), *by_uscc.values(), *(i for v in by_name.values() for i in v)])
+        self._fetch_missing({i.host_id for i in self.records.values()})  # a row may keep its record's host
         self._load_unique_values(parsed, usccs)
 
         rows: list[InstitutionRow] = []
@@ -416,8 +446,9 @@ class Planner:
             if not self._may_read(host_ref):
                 self._refuse(cells, "设立单位机构编码", out_of_scope())
                 return
-        elif "host" not in row.values and existing is not None and existing.host is not None:
-            host_ref = self.refs.get(existing.host.code) or Ref.of(existing.host)
+        elif "host" not in row.values and existing is not None and existing.host_id is not None:
+            host = self._record(existing.host_id)
+            host_ref = self.refs.get(host.code) or Ref.of(host)
         merged["host"] = host_ref
         row.ref.region_code, row.ref.name = merged.get("region_code") or "", merged.get("name") or ""
         row.ref.closed_on = merged.get("closed_on")
@@ -452,19 +483,25 @@ class Planner:
         if not parsed:
             return
         party_codes = {c.values.get(k) for c in parsed for k in ("eldercare_code", "medical_code")}
-        parties = _fetch(Institution, Institution.code, party_codes - set(self.refs))
+        parties = self._institutions(Institution.code, party_codes - set(self.refs))
         self._note_readable(parties)
         self.refs |= {i.code: Ref.of(i) for i in parties}
-        # The services are compared row by row: load them with their agreements, not one query each.
-        services = selectinload(Agreement.service_rows)
-        by_code = {a.code: a for a in _fetch(Agreement, Agreement.code, {c.values.get("code") for c in parsed},
-                                             services)}
+        by_code = {a.code: a for a in _records(Agreement, Agreement.code, {c.values.get("code") for c in parsed})}
         home_ids = {self.refs[c.values["eldercare_code"]].id for c in parsed
                     if c.values.get("eldercare_code") in self.refs and self.refs[c.values["eldercare_code"]].id > 0}
-        by_terms: dict[tuple, list[Agreement]] = {}
-        for agreement in _fetch(Agreement, Agreement.eldercare_id, home_ids, services):
+        by_terms: dict[tuple, list[Any]] = {}
+        by_home = _records(Agreement, Agreement.eldercare_id, home_ids)
+        for agreement in by_home:
             key = (agreement.eldercare_id, agreement.medical_id, agreement.valid_from, agreement.valid_to)
             by_terms.setdefault(key, []).append(agreement)
+        known = [*by_code.values(), *by_home]
+        self._fetch_missing({i for a in known for i in (a.eldercare_id, a.medical_id)})  # a row may keep a party
+        # The services are compared row by row: fetched for all these agreements at once, not one query each.
+        self.services: dict[int, set[str]] = {}
+        services = select(AgreementService.agreement_id, AgreementService.service)
+        for chunk in chunks(sorted({a.id for a in known})):
+            for agreement_id, service in db.session.execute(services.where(AgreementService.agreement_id.in_(chunk))):
+                self.services.setdefault(agreement_id, set()).add(service)
         self.editable_agreements = (
             permissions.editable_agreement_ids(self.user, [a.id for a in by_code.values()])
             if self.user is not None else {a.id for a in by_code.values()})
@@ -513,8 +550,8 @@ class Planner:
                 self._refuse(cells, label, _("%(code)s 不是%(kind)s", code=party_code, kind=kind_label(kind)))
                 return None
             parties[key] = ref
-        home = parties.get("eldercare_code") or (Ref.of(existing.eldercare) if existing else None)
-        medical = parties.get("medical_code") or (Ref.of(existing.medical) if existing else None)
+        home = parties.get("eldercare_code") or (Ref.of(self._record(existing.eldercare_id)) if existing else None)
+        medical = parties.get("medical_code") or (Ref.of(self._record(existing.medical_id)) if existing else None)
         problem = self._region_problem(home.region_code if home else None)
         if problem:
             self._refuse(cells, "", problem)
@@ -534,7 +571,8 @@ class Planner:
             matches = by_terms.get((home.id, medical.id, merged.get("valid_from"), merged.get("valid_to")), [])
             existing = matches[0] if len(matches) == 1 else None
         services = cells.values.get("services") if "services" in cells.values else None
-        wanted = services if services is not None else (existing.services if existing else [])
+        existing_services = services_in_order(self.services.get(existing.id, set())) if existing else []
+        wanted = services if services is not None else existing_services
         errors = agreement_rules.check(merged | {"eldercare": home, "medical": medical}, wanted)
         self._report(cells, errors, cells.unreadable)
         if errors or cells.errors:
@@ -548,7 +586,7 @@ class Planner:
             if medical.id != existing.medical_id:
                 changes["medical_id"] = medical
             row.values = changes
-            if services is not None and set(services) == set(existing.services):
+            if services is not None and set(services) == set(existing_services):
                 row.services = None
             row.action = "update" if changes or row.services is not None else "unchanged"
         return row
