@@ -41,6 +41,7 @@ from registry.services.formats.exchange import (
     table_for_csv,
     table_for_sheet,
 )
+from registry.services.infra.collector import collector_paused
 from registry.vocab import ELDERCARE, FIELD_LABELS, MEDICAL
 
 # Bureau fields holding a name where the exchange format holds a code: the code's key.
@@ -110,6 +111,7 @@ def read_file(path: Path, kind: str | None, regions: Mapping[str, str],
     return read_data(path.read_bytes(), path.name, kind, regions, choices)
 
 
+@collector_paused()
 def read_data(data: bytes, name: str, kind: str | None, regions: Mapping[str, str],
               choices: Mapping[str, SheetChoice] | None = None, corrections: Corrections | None = None,
               layouts_only: bool = False) -> Reading:

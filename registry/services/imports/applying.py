@@ -15,6 +15,7 @@ from registry.models.clock import utcnow
 from registry.services import institutions as institution_rules
 from registry.services.audit import snapshot
 from registry.services.imports.planning import Plan, Ref, chunks
+from registry.services.infra.collector import collector_paused
 from registry.services.institutions import INSERT_DEFAULTS
 
 
@@ -27,6 +28,7 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in _resolve(values).items()}
 
 
+@collector_paused()
 def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, int]]:
     """Write a plan without errors in bulk; the caller commits (or rolls back a dry run)."""
     if plan_.errors:

@@ -28,6 +28,7 @@ from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS, kind_lab
 from registry.services.formats.exchange import Sheet, map_header, parse_cell, parse_kind
 from registry.services.identifiers import code_error, normalise_uscc
 from registry.services.imports.names import resolve_names
+from registry.services.infra.collector import collector_paused
 from registry.vocab import ELDERCARE, MEDICAL
 
 CHUNK = 500
@@ -192,11 +193,13 @@ def _label(field_name: str) -> str:
 Progress = Callable[[int], None]  # told how many rows have been checked so far
 
 
+@collector_paused()
 def plan(sheets: list[Sheet], user: User | None, progress: Progress | None = None) -> Plan:
     """Validate every row of the file against the register as `user` (None: the system); nothing is written."""
     return Planner(user, progress).plan(sheets)
 
 
+@collector_paused()
 def plan_reading(reading: Reading, user: User | None, progress: Progress | None = None) -> Plan:
     """A file read in a bureau's own shape: names turned into codes, then planned, with what reading found."""
     resolve_names(reading.sheets, user)
