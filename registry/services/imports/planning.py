@@ -40,6 +40,7 @@ INSTITUTION_FIELDS = {kind: [f for f in institution_rules.COMMON_FIELDS + kind_f
                       for kind, kind_fields in institution_rules.KIND_FIELDS.items()}
 NEW_INSTITUTION = {kind: institution_rules.clean(kind, dict.fromkeys(fields))
                    for kind, fields in INSTITUTION_FIELDS.items()}
+FIELD_OF_KEY = {column.key: column.field for column in INSTITUTIONS.columns}  # exchange key → model field
 
 
 def out_of_scope() -> str:
@@ -406,8 +407,7 @@ class Planner:
             self._refuse(cells, "机构类别", _("机构 %(code)s 已登记为%(kind)s，类别不能更改", code=existing.code,
                                              kind=kind_label(existing.kind)))
             return None
-        values = {INSTITUTIONS.column(key).field: value for key, value in values_in.items()
-                  if key not in ("code", "kind")}
+        values = {FIELD_OF_KEY[key]: value for key, value in values_in.items() if key not in ("code", "kind")}
         if values.get("region_code") is not None:
             raw = values["region_code"]
             region = raw if raw in self.regions else self.region_by_name.get(raw) or self.region_by_name.get(
