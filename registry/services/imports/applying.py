@@ -25,7 +25,9 @@ def _resolve(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in _resolve(values).items()}
+    """The same as JSON-safe data for the audit: Refs as ids, dates as YYYY-MM-DD (in one pass)."""
+    return {k: (v.id if isinstance(v, Ref) else v.isoformat() if isinstance(v, date) else v)
+            for k, v in values.items()}
 
 
 @collector_paused()
