@@ -176,7 +176,7 @@ def _csv_rows(data: bytes, name: str) -> list[list[Any]]:
         rows = [list(row) for row in csv.reader(io.StringIO(decode_csv(data), newline=""))]
     except csv.Error as error:
         raise FileRefused(_("CSV 格式错误：%(reason)s", reason=str(error))) from error
-    _check_size(rows, name)
+    _check_size(rows, name, _row_limit())
     return rows
 
 
@@ -188,6 +188,7 @@ def _workbook_rows(data: bytes, exchange_sheets: bool) -> list[tuple[str, list[l
     from python_calamine import CalamineError, CalamineWorkbook
 
     sheets = []
+    limit = _row_limit()
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if exchange_sheets and any(table_for_sheet(title) for title in workbook.sheet_names):
@@ -198,7 +199,7 @@ def _workbook_rows(data: bytes, exchange_sheets: bool) -> list[tuple[str, list[l
             rows = []
             for row in worksheet.iter_rows():
                 rows.append([*padding, *(None if cell == "" else cell for cell in row)])
-                _check_size(rows, title)
+                _check_size(rows, title, limit)
             sheets.append((title, rows))
     except (CalamineError, ValueError, OSError) as error:  # the file's fault, not ours
         raise FileRefused(_("无法读取工作簿：%(reason)s", reason=str(error)[:200])) from error
@@ -251,9 +252,13 @@ def _correct_sheet(sheet: Sheet, fixes: dict[int, dict[int, str]] | None) -> Non
             sheet.rows[position] = (number, _with_cells(row, fixes[number]))
 
 
-def _check_size(rows: list[list[Any]], title: str) -> None:
-    """Refuse a sheet far larger than any register (the data rows are counted again by Sheet.keep)."""
-    limit = current_app.config["MAX_IMPORT_ROWS"] + XLSX_SPARE_ROWS
+def _row_limit() -> int:
+    """The most rows a sheet may have, blank ones included (the data rows are counted again by Sheet.keep)."""
+    return current_app.config["MAX_IMPORT_ROWS"] + XLSX_SPARE_ROWS
+
+
+def _check_size(rows: list[list[Any]], title: str, limit: int) -> None:
+    """Refuse a sheet far larger than any register: more rows than `limit`, or a row too wide (checked as read)."""
     if len(rows) > limit or (rows and len(rows[-1]) > MAX_XLSX_COLUMNS):
         raise FileRefused(_("工作表“%(name)s”的范围过大，请删除多余的行列后再导入", name=title))
 
