@@ -168,10 +168,9 @@ def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
 
 
 # A record of the register as the planner compares it: its table's columns as attributes. Not an ORM
-# object: a re-import compares 100,000 of them field by field, and their identity map entries, instance
-# states and instrumented attributes cost more than the comparison (several objects each, which the
-# garbage collector then walks again and again); applying loads the few it updates as objects, for the
-# audit. Nor SQLAlchemy's Row, whose attributes read about four times slower than a named tuple's.
+# object: a re-import compares 100,000 of them field by field, and loading them as objects (instance
+# state, identity map, several objects each) cost twice the query; applying loads the few it updates as
+# objects, for the audit. Nor SQLAlchemy's Row, whose attributes read about four times slower.
 RECORDS = {model: namedtuple(f"{model.__name__}Record", model.__table__.columns.keys())
            for model in (Institution, Agreement)}
 
@@ -254,10 +253,6 @@ class Planner:
         found = _records(Institution, column, values)
         self.records |= {i.id: i for i in found}
         return found
-
-    def _record(self, institution_id: int) -> Any:
-        """A register's institution by id: a host or party of a record fetched before (see _fetch_missing)."""
-        return self.records[institution_id]
 
     def _fetch_missing(self, ids: set[int | None]) -> None:
         """Fetch the institutions of these ids not fetched yet: the hosts and parties records refer to."""
@@ -450,7 +445,7 @@ class Planner:
                 self._refuse(cells, "设立单位机构编码", out_of_scope())
                 return
         elif "host" not in row.values and existing is not None and existing.host_id is not None:
-            host = self._record(existing.host_id)
+            host = self.records[existing.host_id]
             host_ref = self.refs.get(host.code) or Ref.of(host)
         merged["host"] = host_ref
         row.ref.region_code, row.ref.name = merged.get("region_code") or "", merged.get("name") or ""
@@ -553,8 +548,8 @@ class Planner:
                 self._refuse(cells, label, _("%(code)s 不是%(kind)s", code=party_code, kind=kind_label(kind)))
                 return None
             parties[key] = ref
-        home = parties.get("eldercare_code") or (Ref.of(self._record(existing.eldercare_id)) if existing else None)
-        medical = parties.get("medical_code") or (Ref.of(self._record(existing.medical_id)) if existing else None)
+        home = parties.get("eldercare_code") or (Ref.of(self.records[existing.eldercare_id]) if existing else None)
+        medical = parties.get("medical_code") or (Ref.of(self.records[existing.medical_id]) if existing else None)
         problem = self._region_problem(home.region_code if home else None)
         if problem:
             self._refuse(cells, "", problem)
