@@ -127,11 +127,11 @@ def _insert_and_number(table, rows: list[dict[str, Any]]) -> dict[str, int]:
 def _bulk_update(model, rows: list, now, user_id, events: list, entity: str) -> None:
     """Executemany updates, one statement per set of changed columns; each bumps the version."""
     table = model.__table__
-    # The records as they stand, for the audit's "before" (the plan compared plain rows of the table).
-    loaded = [selectinload(Agreement.service_rows)] if model is Agreement else []
+    # The records as they stand, as objects for the audit's "before" (the plan compared named tuples).
+    query = select(model).options(*([selectinload(Agreement.service_rows)] if model is Agreement else []))
     records = {}
     for chunk in chunks(sorted(r.existing.id for r in rows)):
-        records |= {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(chunk)).options(*loaded))}
+        records |= {r.id: r for r in db.session.scalars(query.where(model.id.in_(chunk)))}
     groups: dict[frozenset, list] = {}
     for row in rows:
         groups.setdefault(frozenset(row.values), []).append(row)
