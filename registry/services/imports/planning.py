@@ -171,8 +171,9 @@ def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
 # object: a re-import compares 100,000 of them field by field, and loading them as objects (instance
 # state, identity map, several objects each) cost twice the query; applying loads the few it updates as
 # objects, for the audit. Nor SQLAlchemy's Row, whose attributes read about four times slower.
-RECORDS = {model: namedtuple(f"{model.__name__}Record", model.__table__.columns.keys())
-           for model in (Institution, Agreement)}
+InstitutionRecord = namedtuple("InstitutionRecord", Institution.__table__.columns.keys())
+AgreementRecord = namedtuple("AgreementRecord", Agreement.__table__.columns.keys())
+RECORDS = {Institution: InstitutionRecord, Agreement: AgreementRecord}
 
 
 def _records(model, column, values: set) -> list[Any]:
