@@ -269,3 +269,23 @@ def test_the_api_lists_agreements_in_the_same_orders(client, health, dated):
     spec = client.get("/api/v1/openapi.json").get_json()
     sort = [p for p in spec["paths"]["/agreements"]["get"]["parameters"] if p["name"] == "sort"][0]
     assert sort["schema"]["default"] == "newest" and "expiring" in sort["schema"]["enum"]
+
+
+def test_new_numbers_pass_over_numbers_already_taken_in_the_register_or_the_file(app, pair):
+    """Numbers are looked up a window at a time, per year: a taken one anywhere in a window is still skipped."""
+    home, hospital = pair
+    with app.app_context():
+        codes = service.AgreementCodes()
+        taken = [1, 2, 10, 31]  # in the first window of 8, and in later ones
+        for number in taken:
+            db.session.add(Agreement(code=f"XY2024{number:05d}", eldercare_id=home, medical_id=hospital,
+                                     valid_from=date(2024, 1, 1), valid_to=date(2025, 12, 31), version=1))
+        db.session.flush()  # four codes of 2024: counting starts at 5, the number after the count
+        codes.reserved.add("XY202400006")  # claimed by a row of the file
+        handed = [codes.next(date(2024, 3, 1)) for _ in range(40)]
+        numbers = [int(code[6:]) for code in handed]
+        assert numbers[:3] == [5, 7, 8]
+        assert not set(numbers) & {*taken, 6}
+        assert numbers == sorted(numbers) and len(set(handed)) == 40
+        assert codes.next(date(2025, 1, 1)) == "XY202500001"
+        db.session.rollback()

@@ -130,6 +130,39 @@ def test_an_absent_column_is_kept_and_an_empty_cell_clears(app):
         assert home.beds_total == 50 and home.address == ""
 
 
+def test_a_file_without_the_host_column_keeps_each_units_host_and_its_rule(app):
+    assert run_import(app, {"institutions.csv": csv_bytes(GOOD)}).ok
+    header = "机构编码,机构类别,机构名称,所属区县,成立日期,医疗机构类型\n"
+    moved = plan_for(app, {"institutions.csv": csv_bytes(
+        header + "YY-T-1,医疗卫生机构,测试颐养院医务室,电白区,2021-03-01,医务室\n")})
+    assert [str(e) for e in moved.errors] == ["institutions.csv 第 2 行 所属区县：内设机构须与设立单位在同一区县（茂南区）"]
+    renamed = run_import(app, {"institutions.csv": csv_bytes(
+        header + "YY-T-1,医疗卫生机构,测试颐养院卫生室,茂南区,2021-03-01,医务室\n")})
+    assert renamed.counts()["institutions"] == {"create": 0, "update": 1, "unchanged": 0}
+    with app.app_context():
+        clinic = db.session.scalar(select(Institution).where(Institution.code == "YY-T-1"))
+        assert clinic.name == "测试颐养院卫生室" and clinic.host.code == "YL-T-9"
+
+
+def test_an_agreement_row_with_an_empty_party_cell_keeps_the_party_it_has(app):
+    institutions = HEADER + ("YL-K,养老机构,签约养老院,茂南区,2019-01-01,80,,,,\n"
+                             "YY-K,医疗卫生机构,签约医院,茂南区,2010-01-01,,,综合医院,,\n")
+    first = AGREEMENT_HEADER + "XY-K,YL-K,YY-K,2021-01-01,2025-12-31,双向转诊\n"
+    assert run_import(app, {"institutions.csv": csv_bytes(institutions), "agreements.csv": csv_bytes(first)}).ok
+    same = run_import(app, {"agreements.csv": csv_bytes(AGREEMENT_HEADER + "XY-K,,YY-K,2021-01-01,2025-12-31,双向转诊\n")})
+    assert same.ok and same.counts()["agreements"] == {"create": 0, "update": 0, "unchanged": 1}
+    longer = run_import(app, {"agreements.csv": csv_bytes(
+        AGREEMENT_HEADER + "XY-K,YL-K,,2021-01-01,2026-12-31,双向转诊;上门巡诊\n")})
+    assert longer.ok and longer.counts()["agreements"] == {"create": 0, "update": 1, "unchanged": 0}
+    with app.app_context():
+        agreement = db.session.scalar(select(Agreement))
+        assert (agreement.eldercare.code, agreement.medical.code) == ("YL-K", "YY-K")
+        assert agreement.valid_to == date(2026, 12, 31) and agreement.services == ["上门巡诊", "双向转诊"]
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "agreements")
+                                  .order_by(AuditEvent.id.desc()).limit(1))
+        assert event.before["services"] == ["双向转诊"] and event.after["services"] == ["双向转诊", "上门巡诊"]
+
+
 def test_kind_never_changes_on_import(app):
     run_import(app, {"institutions.csv": csv_bytes(GOOD)})
     plan = plan_for(app, {"institutions.csv": csv_bytes(

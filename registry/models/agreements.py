@@ -30,6 +30,11 @@ _PARTY_HOME = aliased(Institution, name="party_home")
 _PARTY_MEDICAL = aliased(Institution, name="party_medical")
 
 
+def services_in_order(chosen: set[str]) -> list[str]:
+    """Services in the order of the fixed list (SERVICES), any other after them alphabetically."""
+    return [s for s in SERVICES if s in chosen] + sorted(chosen - SERVICES.keys())
+
+
 class Agreement(db.Model):
     """One signed agreement; the same pair may hold several."""
 
@@ -72,8 +77,7 @@ class Agreement(db.Model):
     @property
     def services(self) -> list[str]:
         """Services covered, in the order of the fixed list."""
-        chosen = {row.service for row in self.service_rows}
-        return [s for s in SERVICES if s in chosen] + sorted(chosen - SERVICES.keys())
+        return services_in_order({row.service for row in self.service_rows})
 
     # "Active" (docs/data-model.md) is defined here and nowhere else: compliance, the status, the
     # lists, the warnings and the API all ask these hybrids.

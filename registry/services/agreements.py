@@ -106,23 +106,38 @@ def check(values: dict[str, Any], services: list[str]) -> dict[str, str]:
 class AgreementCodes:
     """Hands out free agreement numbers, XY + year + sequence, to a form or an import."""
 
+    FIRST_WINDOW, LARGEST_WINDOW = 8, 250  # numbers whose codes are looked up at once (a form needs one)
+
     def __init__(self, reserved: Iterable[str] = ()):
-        self.numbers: dict[str, int] = {}
+        self.numbers: dict[str, int] = {}  # prefix (XY2024) → the next number to offer
+        self.looked_up_to: dict[str, int] = {}  # prefix → the codes of the numbers below it are known
+        self.windows: dict[str, int] = {}
+        self.taken: set[str] = set()
         self.reserved = {code for code in reserved if code}
 
     def next(self, day: date) -> str:
         """A free number for an agreement signed (or starting) on `day`."""
         prefix = f"XY{day.year}"
         if prefix not in self.numbers:
-            self.numbers[prefix] = (db.session.scalar(
+            self.numbers[prefix] = self.looked_up_to[prefix] = (db.session.scalar(
                 select(func.count()).select_from(Agreement).where(Agreement.code.like(f"{prefix}%"))) or 0) + 1
+            self.windows[prefix] = self.FIRST_WINDOW
         while True:
+            if self.numbers[prefix] >= self.looked_up_to[prefix]:
+                self._look_up(prefix)
             candidate = f"{prefix}{self.numbers[prefix]:05d}"
             self.numbers[prefix] += 1
-            if candidate not in self.reserved and db.session.scalar(
-                    select(Agreement.id).where(Agreement.code == candidate)) is None:
+            if candidate not in self.reserved and candidate not in self.taken:
                 self.reserved.add(candidate)
                 return candidate
+
+    def _look_up(self, prefix: str) -> None:
+        """Which codes of the prefix's next window of numbers are in the register: one query, not one per code."""
+        start = self.looked_up_to[prefix]
+        end = start + self.windows[prefix]
+        candidates = [f"{prefix}{n:05d}" for n in range(start, end)]
+        self.taken |= set(db.session.scalars(select(Agreement.code).where(Agreement.code.in_(candidates))))
+        self.looked_up_to[prefix], self.windows[prefix] = end, min(2 * self.windows[prefix], self.LARGEST_WINDOW)
 
 
 def clean(values: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from flask_babel import gettext as _
 from stdnum.cn import uscc
@@ -27,9 +27,13 @@ def uscc_error(value: str) -> str | None:
     return None
 
 
+# Unicode's control characters (category Cc) are exactly these 65; one search, not a lookup per character.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def has_control_characters(value: str) -> bool:
     """Whether text holds a line break, tab or other control character (a name or a code never does)."""
-    return any(unicodedata.category(character) == "Cc" for character in value)
+    return _CONTROL.search(value) is not None
 
 
 def code_error(value: str) -> str | None:

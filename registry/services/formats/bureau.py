@@ -41,6 +41,7 @@ from registry.services.formats.exchange import (
     table_for_csv,
     table_for_sheet,
 )
+from registry.services.infra.collector import collector_paused
 from registry.vocab import ELDERCARE, FIELD_LABELS, MEDICAL
 
 # Bureau fields holding a name where the exchange format holds a code: the code's key.
@@ -110,6 +111,7 @@ def read_file(path: Path, kind: str | None, regions: Mapping[str, str],
     return read_data(path.read_bytes(), path.name, kind, regions, choices)
 
 
+@collector_paused()
 def read_data(data: bytes, name: str, kind: str | None, regions: Mapping[str, str],
               choices: Mapping[str, SheetChoice] | None = None, corrections: Corrections | None = None,
               layouts_only: bool = False) -> Reading:
@@ -174,7 +176,7 @@ def _csv_rows(data: bytes, name: str) -> list[list[Any]]:
         rows = [list(row) for row in csv.reader(io.StringIO(decode_csv(data), newline=""))]
     except csv.Error as error:
         raise FileRefused(_("CSV 格式错误：%(reason)s", reason=str(error))) from error
-    _check_size(rows, name)
+    _check_size(rows, name, _row_limit())
     return rows
 
 
@@ -186,6 +188,7 @@ def _workbook_rows(data: bytes, exchange_sheets: bool) -> list[tuple[str, list[l
     from python_calamine import CalamineError, CalamineWorkbook
 
     sheets = []
+    limit = _row_limit()
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
         if exchange_sheets and any(table_for_sheet(title) for title in workbook.sheet_names):
@@ -196,7 +199,7 @@ def _workbook_rows(data: bytes, exchange_sheets: bool) -> list[tuple[str, list[l
             rows = []
             for row in worksheet.iter_rows():
                 rows.append([*padding, *(None if cell == "" else cell for cell in row)])
-                _check_size(rows, title)
+                _check_size(rows, title, limit)
             sheets.append((title, rows))
     except (CalamineError, ValueError, OSError) as error:  # the file's fault, not ours
         raise FileRefused(_("无法读取工作簿：%(reason)s", reason=str(error)[:200])) from error
@@ -249,9 +252,13 @@ def _correct_sheet(sheet: Sheet, fixes: dict[int, dict[int, str]] | None) -> Non
             sheet.rows[position] = (number, _with_cells(row, fixes[number]))
 
 
-def _check_size(rows: list[list[Any]], title: str) -> None:
-    """Refuse a sheet far larger than any register (the data rows are counted again by Sheet.keep)."""
-    limit = current_app.config["MAX_IMPORT_ROWS"] + XLSX_SPARE_ROWS
+def _row_limit() -> int:
+    """The most rows a sheet may have, blank ones included (the data rows are counted again by Sheet.keep)."""
+    return current_app.config["MAX_IMPORT_ROWS"] + XLSX_SPARE_ROWS
+
+
+def _check_size(rows: list[list[Any]], title: str, limit: int) -> None:
+    """Refuse a sheet far larger than any register: more rows than `limit`, or a row too wide (checked as read)."""
     if len(rows) > limit or (rows and len(rows[-1]) > MAX_XLSX_COLUMNS):
         raise FileRefused(_("工作表“%(name)s”的范围过大，请删除多余的行列后再导入", name=title))
 
@@ -391,14 +398,14 @@ def _kind_of_columns(found: BureauTable) -> str | None:
 
 def _sheet(found: BureauTable, table, source: str, key: str, kind: str | None, regions: Mapping[str, str]) -> Sheet:
     """The exchange sheet of a bureau table: one exchange key per column read, rows numbered as in Excel."""
-    readers: list[tuple[int, str, Callable[[Any], dict[str, Any]]]] = []
+    read: list[tuple[int, tuple[str, ...], Callable[[Any], Any]]] = []
     labels: dict[str, str] = {}
     positions: dict[str, int] = {}
     for column in found.columns:
         if column.field is None or column.field == SEQUENCE or column.field in NOT_STORED:
             continue
         keys, reader = _reader(column.field, table, regions)
-        readers.append((column.index, column.header, reader))
+        read.append((column.index, keys, reader))
         labels |= dict.fromkeys(keys, column.header or column.letter)
         positions |= dict.fromkeys(keys, column.index)
         if column.field in NAMED:  # the code the name becomes (imports.names) is blamed on the same cell
@@ -406,32 +413,44 @@ def _sheet(found: BureauTable, table, source: str, key: str, kind: str | None, r
     header = list(dict.fromkeys(labels))
     if table is INSTITUTIONS and "kind" not in header:
         header.append("kind")
+    # Each reader with the places in the header of the keys it fills (a later column's value wins a place).
+    readers = [(index, [header.index(k) for k in keys], reader) for index, keys, reader in read]
+    kind_at = header.index("kind") if table is INSTITUTIONS else None
     sheet = Sheet(table, source, header, labels=labels, key=key, positions=positions,
                   raw=dict(found.rows))
 
     def converted() -> Any:
         for number, raw in found.rows:
-            cells: dict[str, Any] = {"kind": kind} if kind else {}
-            for index, _header, reader in readers:
-                cells |= reader(raw[index] if index < len(raw) else None)
-            if table is INSTITUTIONS and not cells.get("kind"):
-                cells["kind"] = kind
-            yield number, [cells.get(key) for key in header]
+            cells: list[Any] = [None] * len(header)
+            for index, places, reader in readers:
+                try:
+                    value = reader(raw[index] if index < len(raw) else None)
+                except ValueError as error:
+                    value = Unreadable(str(error))
+                if len(places) == 1:
+                    cells[places[0]] = value
+                else:  # a period: (valid_from, valid_to), or one None or Unreadable for both
+                    cells[places[0]], cells[places[1]] = value if isinstance(value, tuple) else (value, value)
+            if kind_at is not None and not cells[kind_at]:
+                cells[kind_at] = kind
+            yield number, cells
 
     sheet.keep(converted())
     return sheet
 
 
-def _reader(name: str, table, regions: Mapping[str, str]) -> tuple[tuple[str, ...], Callable[[Any], dict]]:
-    """The exchange keys a bureau field fills, and how one of its cells becomes their values."""
+def _reader(name: str, table, regions: Mapping[str, str]) -> tuple[tuple[str, ...], Callable[[Any], Any]]:
+    """The exchange keys a bureau field fills, and how one of its cells becomes their value (a period: both).
+
+    A reader raises ValueError for a cell it cannot read.
+    """
     if name in NAMED:
-        return (name,), _one(name, values.read_text)
+        return (name,), values.read_text
     if name == "period":
-        return ("valid_from", "valid_to"), _period
+        return ("valid_from", "valid_to"), values.read_period
     if name == "level_grade":
-        return ("level",), _one("level", _level)
-    column = table.column(name)
-    return (name,), _one(name, _cell_reader(column, regions))
+        return ("level",), _level
+    return (name,), _cell_reader(table.column(name), regions)
 
 
 def _cell_reader(column: Column, regions: Mapping[str, str]) -> Callable[[Any], Any]:
@@ -441,32 +460,15 @@ def _cell_reader(column: Column, regions: Mapping[str, str]) -> Callable[[Any], 
         return _level
     if column.key == "kind":
         return _kind
+    if column.type == "region":
+        return values.RegionNames(regions).read  # the regions' names worked out once for the column
     by_type: dict[str, Callable[[Any], Any]] = {
         "date": values.read_date,
         "int": values.read_whole_number,
         "bool": lambda raw: _yes_no(values.read_yes_no(raw)),
         "services": lambda raw: "、".join(values.read_services(raw) or []) or None,
-        "region": lambda raw: values.read_region(raw, regions),
     }
     return by_type.get(column.type, values.read_text)
-
-
-def _one(key: str, read: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
-    def reader(raw: Any) -> dict[str, Any]:
-        try:
-            return {key: read(raw)}
-        except ValueError as error:
-            return {key: Unreadable(str(error))}
-    return reader
-
-
-def _period(raw: Any) -> dict[str, Any]:
-    try:
-        period = values.read_period(raw)
-    except ValueError as error:
-        return dict.fromkeys(("valid_from", "valid_to"), Unreadable(str(error)))
-    start, end = period if period else (None, None)
-    return {"valid_from": start, "valid_to": end}
 
 
 def _level(raw: Any) -> str | None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import islice
@@ -268,25 +269,28 @@ VALUE_TESTS: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _decide(candidates: list[str], values: list[str]) -> str | None:
-    """The one candidate the values fit best; None when the values do not tell."""
-    if len(candidates) == 1:
-        return candidates[0]
-    scores = {c: sum(1 for v in values if VALUE_TESTS[c](v)) for c in candidates if c in VALUE_TESTS}
+def _decide(candidates: list[str], values: Counter[str]) -> str | None:
+    """The one candidate the values (each text with how often it occurs) fit best; None when they do not tell."""
+    scores = {c: sum(n for v, n in values.items() if VALUE_TESTS[c](v)) for c in candidates if c in VALUE_TESTS}
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     if ranked and ranked[0][1] and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
         return ranked[0][0]
     return None
 
 
-def _propose(matches: list[_Match], values: list[Any]) -> tuple[str | None, tuple[str, ...], bool]:
-    """(field, alternatives, exact) from a header's matches, ambiguous ones decided by the values."""
+def _propose(matches: list[_Match], values: Iterable[Any]) -> tuple[str | None, tuple[str, ...], bool]:
+    """(field, alternatives, exact) from a header's matches, ambiguous ones decided by the (filled) values."""
     if not matches:
         return None, (), False
     best = matches[0]
     tied = [m.field for m in matches if m.rank == best.rank]
-    texts = [unicodedata.normalize("NFKC", str(v)).strip().lower() for v in values if _filled(v)]
-    chosen = _decide(tied, texts)
+    if len(tied) == 1:  # the header alone decides: the values are not read
+        chosen = tied[0]
+    else:  # the values decide, each distinct one read once (a column of types holds a few dozen)
+        texts: Counter[str] = Counter()
+        for value, count in Counter(map(str, values)).items():
+            texts[unicodedata.normalize("NFKC", value).strip().lower()] += count
+        chosen = _decide(tied, texts)
     others = tuple(m.field for m in matches if m.field != chosen)
     return chosen, others, best.exact
 
@@ -339,7 +343,8 @@ def _is_sub_header(upper: Sequence[Any], lower: Sequence[Any]) -> bool:
 
 
 def _looks_like_header(row: Sequence[Any]) -> bool:
-    return not (_filled_by_line(row) or _footer(row) or _note(row))
+    first = _first_texts(row)
+    return not (_filled_by_line(row) or _footer(first) or _note(first))
 
 
 def _find_header(rows: Sequence[Sequence[Any]], synonyms: Synonyms) -> _Header | None:
@@ -374,7 +379,7 @@ def _choose_table(header: _Header, sheet: str) -> str:
 
 
 def _first_texts(row: Sequence[Any], count: int = 2) -> list[str]:
-    """The first `count` filled cells, squeezed (the rest of the row is not looked at)."""
+    """The first `count` filled cells, squeezed (the rest of the row is not looked at): what the row rules read."""
     return [_squeezed(v) for v in islice((v for v in row if _filled(v)), count)]
 
 
@@ -382,19 +387,19 @@ def _filled_by_line(row: Sequence[Any]) -> bool:
     return any(_FILLED_BY.search(_squeezed(v)) for v in row if _filled(v))
 
 
-def _footer(row: Sequence[Any]) -> bool:
-    first = _first_texts(row, 1)
+def _footer(first: list[str]) -> bool:
+    """A 填表人/审核人 line, by the row's first texts."""
     return bool(first) and first[0].startswith(_FOOTERS)
 
 
-def _note(row: Sequence[Any]) -> bool:
-    first = _first_texts(row, 1)
+def _note(first: list[str]) -> bool:
+    """A 注： line, by the row's first texts."""
     return bool(first) and _NOTE.match(first[0]) is not None
 
 
-def _total(row: Sequence[Any]) -> str | None:
-    """合计 (the table ends) or 小计 (a group ends), when the row is one."""
-    for text in _first_texts(row):
+def _total(first: list[str]) -> str | None:
+    """合计 (the table ends) or 小计 (a group ends), when the row's first texts say it is one."""
+    for text in first:
         found = _TOTAL.search(text)
         if found:
             return "小计" if "小计" in text else "合计"
@@ -411,13 +416,12 @@ def _numbering(row: Sequence[Any]) -> bool:
     return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
-def _same_header(row: Sequence[Any], header_texts: list[list[str]]) -> bool:
-    """A header repeated further down (as a printed sheet repeats it on every page).
+def _same_header(filled: list[Any], header_texts: list[list[str]]) -> bool:
+    """A header repeated further down (as a printed sheet repeats it on every page), by a row's filled cells.
 
     `header_texts` are the header rows' filled cells, normalised once; a data row is
     normalised only until its first cell that differs.
     """
-    filled = [v for v in row if _filled(v)]
     return len(filled) >= MIN_HEADER_MATCHES and any(
         len(texts) == len(filled) and all(normalise(v) == text for v, text in zip(filled, texts, strict=True))
         for texts in header_texts)
@@ -443,18 +447,19 @@ def _sort_rows(result: BureauTable, rows: Sequence[Sequence[Any]], header: _Head
         if not filled:
             result.empty_rows += 1
             continue
-        total = _total(row)
+        first = [_squeezed(row[i]) for i in filled[:2]]  # the row's first texts, as _first_texts reads them
+        total = _total(first)
         if total:
             result.skipped.append((number, _("合计/小计行")))
             if total == "合计" and ended_at is None:
                 ended_at = number
-        elif _footer(row):
+        elif _footer(first):
             result.skipped.append((number, _("填表人/审核人行")))
-        elif _note(row):
+        elif _note(first):
             result.skipped.append((number, _("注：说明行")))
         elif ended_at is not None:
             result.skipped.append((number, _("表格已在第 %(row)s 行的合计处结束", row=ended_at)))
-        elif _same_header(row, header_texts):
+        elif _same_header([row[i] for i in filled], header_texts):
             result.skipped.append((number, _("重复的表头")))
         elif first_data and _numbering(row):
             result.skipped.append((number, _("栏目序号行")))
@@ -467,8 +472,9 @@ def _sort_rows(result: BureauTable, rows: Sequence[Sequence[Any]], header: _Head
         first_data = False
 
 
-def _column_values(rows: list[tuple[int, list[Any]]], index: int) -> list[Any]:
-    return [row[index] for _number, row in rows if index < len(row) and _filled(row[index])]
+def _column_values(rows: list[tuple[int, list[Any]]], index: int) -> Iterator[Any]:
+    """The filled cells of a column, top to bottom, read as they are asked for."""
+    return (row[index] for _number, row in rows if index < len(row) and _filled(row[index]))
 
 
 def _unique(columns: list[ColumnGuess], exact: dict[int, bool]) -> list[ColumnGuess]:
@@ -511,18 +517,17 @@ def find_table(rows: Sequence[Sequence[Any]], sheet: str = "", kind: str | None 
     columns: list[ColumnGuess] = []
     exact: dict[int, bool] = {}
     for index in sorted(set(header.parts) | set(range(width))):
-        values = _column_values(result.rows, index)
+        samples = tuple(islice(_column_values(result.rows, index), 3))
         parts = header.parts.get(index, ())
-        if not parts and not values:
+        if not parts and not samples:
             continue
-        samples = tuple(values[:3])
         shown = " / ".join(parts)
         if index == sequence:
             columns.append(ColumnGuess(index, shown, None, (), samples, sequence=True))
             exact[index] = True
             continue
         found = [m for m in matches.get(index, []) if m.field != SEQUENCE]
-        chosen, alternatives, exact[index] = _propose(found, values)
+        chosen, alternatives, exact[index] = _propose(found, _column_values(result.rows, index))
         columns.append(ColumnGuess(index, shown, chosen, alternatives, samples))
     result.columns = _unique(columns, exact)
     return result

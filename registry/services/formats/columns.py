@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from registry.vocab import ELDERCARE, KINDS, LEVELS, MEDICAL, MEDICAL_TYPES, OWNERSHIPS, RATINGS, SERVICES
@@ -56,7 +57,12 @@ class Table:
     required: tuple[str, ...]
 
     def column(self, key: str) -> Column:
-        return next(c for c in self.columns if c.key == key)
+        """The column of that key (the planner asks for one per cell read)."""
+        return self._by_key[key]
+
+    @cached_property
+    def _by_key(self) -> dict[str, Column]:
+        return {c.key: c for c in self.columns}
 
     def by_field(self, field: str) -> Column | None:
         """The column holding a model attribute, if the format has one."""

@@ -56,7 +56,7 @@ def escape(text: str) -> str:
 
 def unescape(text: str) -> str:
     """Undo `escape`: the apostrophe it added, and nothing else."""
-    return text[1:] if _escaped(text) else text
+    return text[1:] if text.startswith("'") and _escaped(text) else text
 
 
 def safe_cell(value: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.orm import selectinload
 
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, AuditEvent, Institution, User
@@ -15,6 +16,7 @@ from registry.services import audit
 from registry.services import institutions as institution_rules
 from registry.services.audit import snapshot
 from registry.services.imports.planning import Plan, Ref, chunks
+from registry.services.infra.collector import collector_paused
 from registry.services.institutions import INSERT_DEFAULTS
 
 
@@ -24,9 +26,12 @@ def _resolve(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in _resolve(values).items()}
+    """The same as JSON-safe data for the audit: Refs as ids, dates as YYYY-MM-DD (in one pass)."""
+    return {k: (v.id if isinstance(v, Ref) else v.isoformat() if isinstance(v, date) else v)
+            for k, v in values.items()}
 
 
+@collector_paused()
 def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, int]]:
     """Write a plan without errors in bulk; the caller commits (or rolls back a dry run)."""
     if plan_.errors:
@@ -52,7 +57,7 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         pending = [r for r in pending if id(r) not in done]
 
     updated = [r for r in plan_.institutions if r.action == "update"]
-    _bulk_update(table, updated, now, user_id, events, "institutions")
+    _bulk_update(Institution, updated, now, user_id, events, "institutions")
     moved = [r.existing.id for r in updated if "region_code" in r.values]
     if moved:  # in-house units go with their host (docs/permissions.md)
         db.session.expire_all()
@@ -76,7 +81,7 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         if service_rows:
             db.session.execute(insert(AgreementService.__table__), service_rows)
     updated = [r for r in plan_.agreements if r.action == "update"]
-    _bulk_update(agreements, updated, now, user_id, events, "agreements")
+    _bulk_update(Agreement, updated, now, user_id, events, "agreements")
     replaced = [r for r in updated if r.services is not None]
     for chunk in chunks([r.existing.id for r in replaced]):
         db.session.execute(delete(AgreementService).where(AgreementService.agreement_id.in_(chunk)))
@@ -120,8 +125,14 @@ def _insert_and_number(table, rows: list[dict[str, Any]]) -> dict[str, int]:
     return ids
 
 
-def _bulk_update(table, rows: list, now, user_id, events: list, entity: str) -> None:
+def _bulk_update(model, rows: list, now, user_id, events: list, entity: str) -> None:
     """Executemany updates, one statement per set of changed columns; each bumps the version."""
+    table = model.__table__
+    # The records as they stand, as objects for the audit's "before" (the plan compared named tuples).
+    query = select(model).options(*([selectinload(Agreement.service_rows)] if model is Agreement else []))
+    records = {}
+    for chunk in chunks(sorted(r.existing.id for r in rows)):
+        records |= {r.id: r for r in db.session.scalars(query.where(model.id.in_(chunk)))}
     groups: dict[frozenset, list] = {}
     for row in rows:
         groups.setdefault(frozenset(row.values), []).append(row)
@@ -138,12 +149,13 @@ def _bulk_update(table, rows: list, now, user_id, events: list, entity: str) -> 
                 for r in group
             ])
         for row in group:
-            before = snapshot(row.existing)
+            record = records[row.existing.id]
+            before = snapshot(record)
             after = before | _plain(row.values)
             if entity == "agreements" and row.services is not None:
                 after["services"] = row.services
-            events.append(_event(user_id, now, entity, row.existing.id, before, after,
-                                 getattr(row.existing, "name", None) or row.existing.code))
+            events.append(_event(user_id, now, entity, record.id, before, after,
+                                 getattr(record, "name", None) or record.code))
 
 
 def _event(user_id, now, entity: str, entity_id: int | None, before, after, summary: str) -> dict[str, Any]:

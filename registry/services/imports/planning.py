@@ -7,6 +7,7 @@ by its code, its credit code, as a host or as an agreement party — gets one er
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,11 +16,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from registry import permissions
 from registry.extensions import db
-from registry.models import Agreement, Institution, Region, User
+from registry.models import Agreement, AgreementService, Institution, Region, User
+from registry.models.agreements import services_in_order
 from registry.services import agreements as agreement_rules
 from registry.services import institutions as institution_rules
 from registry.services.formats.bureau import Reading
@@ -27,11 +28,19 @@ from registry.services.formats.columns import AGREEMENTS, INSTITUTIONS, kind_lab
 from registry.services.formats.exchange import Sheet, map_header, parse_cell, parse_kind
 from registry.services.identifiers import code_error, normalise_uscc
 from registry.services.imports.names import resolve_names
+from registry.services.infra.collector import collector_paused
 from registry.vocab import ELDERCARE, MEDICAL
 
 CHUNK = 500
 PROGRESS_EVERY = 200  # rows between two progress reports
 AGREEMENT_TEXT_FIELDS = ("visit_frequency", "fees", "referral_terms", "eldercare_duties", "medical_duties")
+# The fields a row sets on an institution of each kind (the host, a reference, is resolved apart), and
+# a new record's values before the file's: each of them blank as the form stores it.
+INSTITUTION_FIELDS = {kind: [f for f in institution_rules.COMMON_FIELDS + kind_fields if f != "host"]
+                      for kind, kind_fields in institution_rules.KIND_FIELDS.items()}
+NEW_INSTITUTION = {kind: institution_rules.clean(kind, dict.fromkeys(fields))
+                   for kind, fields in INSTITUTION_FIELDS.items()}
+FIELD_OF_KEY = {column.key: column.field for column in INSTITUTIONS.columns}  # exchange key → model field
 
 
 def out_of_scope() -> str:
@@ -70,7 +79,8 @@ class Ref:
     closed_on: date | None = None
 
     @classmethod
-    def of(cls, institution: Institution) -> Ref:
+    def of(cls, institution: Any) -> Ref:
+        """The Ref of a register's record (RECORDS)."""
         return cls(institution.id, institution.code, institution.kind, institution.region_code,
                    institution.host_id, institution.name, institution.closed_on)
 
@@ -113,7 +123,7 @@ class InstitutionRow:
     kind: str
     code: str
     values: dict[str, Any]  # model fields present in the file (host as a code)
-    existing: Institution | None
+    existing: Any  # the register's record (RECORDS), None for a new one
     unreadable: set[str]  # labels of the cells that could not be read
     ref: Ref | None = None
     action: str = "create"  # create | update | unchanged
@@ -126,7 +136,7 @@ class AgreementRow:
     code: str | None
     values: dict[str, Any]
     services: list[str] | None
-    existing: Agreement | None
+    existing: Any  # the register's record (RECORDS), None for a new one
     action: str = "create"
 
 
@@ -157,10 +167,21 @@ def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
         yield chunk
 
 
-def _fetch(model, column, values: set, *options) -> list:
+# A record of the register as the planner compares it: its table's columns as attributes. Not an ORM
+# object: a re-import compares 100,000 of them field by field, and loading them as objects (instance
+# state, identity map, several objects each) cost twice the query; applying loads the few it updates as
+# objects, for the audit. Nor SQLAlchemy's Row, whose attributes read about four times slower.
+InstitutionRecord = namedtuple("InstitutionRecord", Institution.__table__.columns.keys())
+AgreementRecord = namedtuple("AgreementRecord", Agreement.__table__.columns.keys())
+RECORDS = {Institution: InstitutionRecord, Agreement: AgreementRecord}
+
+
+def _records(model, column, values: set) -> list[Any]:
+    """The register's records of `model` whose `column` is among `values` (see RECORDS)."""
+    record = RECORDS[model]
     found = []
     for chunk in chunks(sorted(v for v in values if v)):
-        found += db.session.scalars(select(model).where(column.in_(chunk)).options(*options)).all()
+        found += map(record._make, db.session.execute(select(model.__table__).where(column.in_(chunk))))
     return found
 
 
@@ -173,11 +194,13 @@ def _label(field_name: str) -> str:
 Progress = Callable[[int], None]  # told how many rows have been checked so far
 
 
+@collector_paused()
 def plan(sheets: list[Sheet], user: User | None, progress: Progress | None = None) -> Plan:
     """Validate every row of the file against the register as `user` (None: the system); nothing is written."""
     return Planner(user, progress).plan(sheets)
 
 
+@collector_paused()
 def plan_reading(reading: Reading, user: User | None, progress: Progress | None = None) -> Plan:
     """A file read in a bureau's own shape: names turned into codes, then planned, with what reading found."""
     resolve_names(reading.sheets, user)
@@ -200,6 +223,7 @@ class Planner:
         self.region_by_name = ({r.name: r.code for r in self.regions.values()}
                                | {r.name_en.lower(): r.code for r in self.regions.values()})
         self.refs: dict[str, Ref] = {}  # institution code → the register's record or the file's row
+        self.records: dict[int, Any] = {}  # the register's institutions fetched, by id (hosts, parties)
         self.readable: set[int] = set()  # ids of the register's institutions the user may read
         self.db_values: dict[tuple[str, Any], set[int]] = {}
         self.file_values: dict[tuple[str, Any], int] = {}  # unique value → the id (or ref id) claiming it
@@ -217,12 +241,23 @@ class Planner:
 
     # Rights.
 
-    def _may_read(self, ref: Ref | Institution | None) -> bool:
+    def _may_read(self, ref: Any) -> bool:
+        """Whether the user may read a Ref or a register's record (None: nothing to read)."""
         return self.user is None or ref is None or ref.id < 0 or ref.id in self.readable
 
-    def _note_readable(self, institutions: Iterable[Institution]) -> None:
+    def _note_readable(self, institutions: Iterable[Any]) -> None:
         if self.user is not None:
             self.readable |= permissions.readable_ids(self.user, Institution, [i.id for i in institutions])
+
+    def _institutions(self, column, values: set) -> list[Any]:
+        """The register's institutions whose `column` is among `values`, kept by id."""
+        found = _records(Institution, column, values)
+        self.records |= {i.id: i for i in found}
+        return found
+
+    def _fetch_missing(self, ids: set[int | None]) -> None:
+        """Fetch the institutions of these ids not fetched yet: the hosts and parties records refer to."""
+        self._institutions(Institution.id, {i for i in ids if i} - self.records.keys())
 
     def _checked(self) -> None:
         self.checked += 1
@@ -304,14 +339,15 @@ class Planner:
         codes = {c.values.get("code") for c in parsed}
         host_codes = {c.values.get("host_code") for c in parsed}
         usccs = {normalise_uscc(c.values["uscc"]) for c in parsed if c.values.get("uscc")}
-        by_code = {i.code: i for i in _fetch(Institution, Institution.code, codes | host_codes)}
-        by_uscc = {i.uscc: i for i in _fetch(Institution, Institution.uscc, usccs)}
+        by_code = {i.code: i for i in self._institutions(Institution.code, codes | host_codes)}
+        by_uscc = {i.uscc: i for i in self._institutions(Institution.uscc, usccs)}
         names = {c.values.get("name") for c in parsed if not c.values.get("code") and not c.values.get("uscc")}
-        by_name: dict[tuple, list[Institution]] = {}
-        for institution in _fetch(Institution, Institution.name, names):
+        by_name: dict[tuple, list[Any]] = {}
+        for institution in self._institutions(Institution.name, names):
             by_name.setdefault((institution.kind, institution.name, institution.region_code), []).append(
                 institution)
         self._note_readable([*by_code.values(), *by_uscc.values(), *(i for v in by_name.values() for i in v)])
+        self._fetch_missing({i.host_id for i in self.records.values()})  # a row may keep its record's host
         self._load_unique_values(parsed, usccs)
 
         rows: list[InstitutionRow] = []
@@ -367,8 +403,7 @@ class Planner:
             self._refuse(cells, "机构类别", _("机构 %(code)s 已登记为%(kind)s，类别不能更改", code=existing.code,
                                              kind=kind_label(existing.kind)))
             return None
-        values = {INSTITUTIONS.column(key).field: value for key, value in values_in.items()
-                  if key not in ("code", "kind")}
+        values = {FIELD_OF_KEY[key]: value for key, value in values_in.items() if key not in ("code", "kind")}
         if values.get("region_code") is not None:
             raw = values["region_code"]
             region = raw if raw in self.regions else self.region_by_name.get(raw) or self.region_by_name.get(
@@ -386,11 +421,10 @@ class Planner:
     def _check_institution(self, row: InstitutionRow, cells: Cells) -> None:
         """Rights first, then the form's rules on the row as it would stand after the import."""
         existing = row.existing
-        fields = [f for f in institution_rules.COMMON_FIELDS + institution_rules.KIND_FIELDS[row.kind]
-                  if f != "host"]
+        fields = INSTITUTION_FIELDS[row.kind]
         given = institution_rules.clean(row.kind, {k: v for k, v in row.values.items() if k != "host"})
         if existing is None:
-            merged = institution_rules.clean(row.kind, {f: None for f in fields}) | given
+            merged = NEW_INSTITUTION[row.kind] | given
         else:
             merged = {f: getattr(existing, f) for f in fields} | given
         problem = self._role_problem(row.kind) or self._region_problem(merged.get("region_code"))
@@ -411,8 +445,9 @@ class Planner:
             if not self._may_read(host_ref):
                 self._refuse(cells, "设立单位机构编码", out_of_scope())
                 return
-        elif "host" not in row.values and existing is not None and existing.host is not None:
-            host_ref = self.refs.get(existing.host.code) or Ref.of(existing.host)
+        elif "host" not in row.values and existing is not None and existing.host_id is not None:
+            host = self.records[existing.host_id]
+            host_ref = self.refs.get(host.code) or Ref.of(host)
         merged["host"] = host_ref
         row.ref.region_code, row.ref.name = merged.get("region_code") or "", merged.get("name") or ""
         row.ref.closed_on = merged.get("closed_on")
@@ -447,19 +482,25 @@ class Planner:
         if not parsed:
             return
         party_codes = {c.values.get(k) for c in parsed for k in ("eldercare_code", "medical_code")}
-        parties = _fetch(Institution, Institution.code, party_codes - set(self.refs))
+        parties = self._institutions(Institution.code, party_codes - set(self.refs))
         self._note_readable(parties)
         self.refs |= {i.code: Ref.of(i) for i in parties}
-        # The services are compared row by row: load them with their agreements, not one query each.
-        services = selectinload(Agreement.service_rows)
-        by_code = {a.code: a for a in _fetch(Agreement, Agreement.code, {c.values.get("code") for c in parsed},
-                                             services)}
+        by_code = {a.code: a for a in _records(Agreement, Agreement.code, {c.values.get("code") for c in parsed})}
         home_ids = {self.refs[c.values["eldercare_code"]].id for c in parsed
                     if c.values.get("eldercare_code") in self.refs and self.refs[c.values["eldercare_code"]].id > 0}
-        by_terms: dict[tuple, list[Agreement]] = {}
-        for agreement in _fetch(Agreement, Agreement.eldercare_id, home_ids, services):
+        by_terms: dict[tuple, list[Any]] = {}
+        by_home = _records(Agreement, Agreement.eldercare_id, home_ids)
+        for agreement in by_home:
             key = (agreement.eldercare_id, agreement.medical_id, agreement.valid_from, agreement.valid_to)
             by_terms.setdefault(key, []).append(agreement)
+        known = [*by_code.values(), *by_home]
+        self._fetch_missing({i for a in known for i in (a.eldercare_id, a.medical_id)})  # a row may keep a party
+        # The services are compared row by row: fetched for all these agreements at once, not one query each.
+        self.services: dict[int, set[str]] = {}
+        services = select(AgreementService.agreement_id, AgreementService.service)
+        for chunk in chunks(sorted({a.id for a in known})):
+            for agreement_id, service in db.session.execute(services.where(AgreementService.agreement_id.in_(chunk))):
+                self.services.setdefault(agreement_id, set()).add(service)
         self.editable_agreements = (
             permissions.editable_agreement_ids(self.user, [a.id for a in by_code.values()])
             if self.user is not None else {a.id for a in by_code.values()})
@@ -508,8 +549,8 @@ class Planner:
                 self._refuse(cells, label, _("%(code)s 不是%(kind)s", code=party_code, kind=kind_label(kind)))
                 return None
             parties[key] = ref
-        home = parties.get("eldercare_code") or (Ref.of(existing.eldercare) if existing else None)
-        medical = parties.get("medical_code") or (Ref.of(existing.medical) if existing else None)
+        home = parties.get("eldercare_code") or (Ref.of(self.records[existing.eldercare_id]) if existing else None)
+        medical = parties.get("medical_code") or (Ref.of(self.records[existing.medical_id]) if existing else None)
         problem = self._region_problem(home.region_code if home else None)
         if problem:
             self._refuse(cells, "", problem)
@@ -529,7 +570,8 @@ class Planner:
             matches = by_terms.get((home.id, medical.id, merged.get("valid_from"), merged.get("valid_to")), [])
             existing = matches[0] if len(matches) == 1 else None
         services = cells.values.get("services") if "services" in cells.values else None
-        wanted = services if services is not None else (existing.services if existing else [])
+        existing_services = services_in_order(self.services.get(existing.id, set())) if existing else []
+        wanted = services if services is not None else existing_services
         errors = agreement_rules.check(merged | {"eldercare": home, "medical": medical}, wanted)
         self._report(cells, errors, cells.unreadable)
         if errors or cells.errors:
@@ -543,7 +585,7 @@ class Planner:
             if medical.id != existing.medical_id:
                 changes["medical_id"] = medical
             row.values = changes
-            if services is not None and set(services) == set(existing.services):
+            if services is not None and set(services) == set(existing_services):
                 row.services = None
             row.action = "update" if changes or row.services is not None else "unchanged"
         return row
