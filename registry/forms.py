@@ -14,6 +14,7 @@ from sqlalchemy import Select
 from wtforms import DateField, HiddenField, IntegerField
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
+from registry.display import region_names
 from registry.extensions import db
 from registry.models import AuditEvent, Institution
 from registry.permissions import region_options
@@ -146,16 +147,31 @@ def stale_notice(form: Any) -> StaleNotice | None:
     return StaleNotice(request.path, audit.saved_since(record, version))
 
 
-def institution_named(scope: Select, raw: str | None, kind: str | None = None) -> Institution:
-    """The institution a code field names, among `scope` (a user's readable institutions).
+def institution_named(scope: Select, raw: str | None, kind: str | None = None, what: str | None = None) -> Institution:
+    """The institution a picker field names, among `scope` (a user's readable institutions).
 
-    The pickers fill "CODE 名称"; the code is what counts. Raises ValidationError with
-    a Chinese message when there is none, or it is not of `kind`.
+    The pickers fill "CODE 名称", and the code is what counts. Typed by hand, a name that matches
+    exactly one institution (of `kind`) is taken too; two or more are listed to choose from, never
+    guessed. Raises ValidationError with a Chinese message, naming the field as `what` (机构 by default),
+    when there is none, or it is not of `kind`.
     """
-    code = (raw or "").strip().split(" ", 1)[0]
+    what = what or _("机构")
+    text = (raw or "").strip()
+    code = text.split(" ", 1)[0]
     institution = db.session.scalar(scope.where(Institution.code == code)) if code else None
+    if institution is None and text:
+        named = scope.where(Institution.name == text)
+        if kind is not None:
+            named = named.where(Institution.kind == kind)
+        found = list(db.session.scalars(named.order_by(Institution.code).limit(6)))
+        if len(found) > 1:
+            names = region_names()
+            raise ValidationError(_("有多家%(what)s名为“%(name)s”，请从搜索结果中选择：%(choices)s", what=what,
+                                    name=text, choices="、".join(f"{i.code}（{names.get(i.region_code, '')}）"
+                                                                for i in found[:5])))
+        institution = found[0] if found else None
     if institution is None:
-        raise ValidationError(_("未找到机构编码为 %(code)s 的机构，请从搜索结果中选择", code=code))
+        raise ValidationError(_("未找到编码或名称为“%(text)s”的%(what)s，请从搜索结果中选择", text=text, what=what))
     if kind is not None and institution.kind != kind:
         raise ValidationError(_("所选机构类别不符"))
     return institution

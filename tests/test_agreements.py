@@ -68,7 +68,7 @@ def test_the_party_picker_finds_institutions_by_part_of_the_name(client, health,
         ({"signed_on": "2027-02-01"}, "签订日期不能晚于到期日期"),
         ({"services": []}, "请至少选择一项服务内容"),
         ({"valid_from": ""}, "请填写生效日期"),
-        ({"medical_code": "YY9999999"}, "未找到机构编码为 YY9999999 的机构"),
+        ({"medical_code": "YY9999999"}, "未找到编码或名称为“YY9999999”的机构"),
     ],
 )
 def test_invalid_agreements_are_refused(app, client, health, pair, changes, message):
@@ -289,3 +289,32 @@ def test_new_numbers_pass_over_numbers_already_taken_in_the_register_or_the_file
         assert numbers == sorted(numbers) and len(set(handed)) == 40
         assert codes.next(date(2025, 1, 1)) == "XY202500001"
         db.session.rollback()
+
+
+def test_a_party_typed_by_its_full_name_is_taken_when_only_one_institution_has_it(app, client, health, make):
+    home = make.home(name="茂南手输养老院")
+    make.medical(name="茂南手输医院")
+    response = client.post("/agreements/new", data=agreement_form(code_of(app, home), "茂南手输医院"))
+    assert response.status_code == 302
+    with app.app_context():
+        agreement = db.session.scalar(select(Agreement))
+        assert agreement.medical.name == "茂南手输医院"
+
+
+def test_a_typed_name_two_institutions_share_lists_them_and_guesses_neither(app, client, health, make):
+    home = make.home(name="茂南手输养老院")
+    first = make.medical(name="同名卫生院", region=MAONAN)
+    second = make.medical(name="同名卫生院", region=GAOZHOU)
+    page = client.post("/agreements/new", data=agreement_form(code_of(app, home), "同名卫生院")).text
+    assert "有多家机构名为“同名卫生院”" in page
+    assert f"{code_of(app, first)}（茂南区）" in page and f"{code_of(app, second)}（高州市）" in page
+    assert count(app, Agreement) == 0
+
+
+def test_a_typed_name_outside_ones_region_is_not_found(app, client, make):
+    make.user("health", MAONAN, username="wj-mn")
+    client.post("/login", data={"username": "wj-mn", "password": "Correct-horse-battery-9"})
+    home = make.home(name="茂南手输养老院")
+    make.medical(name="高州远方医院", region=GAOZHOU)
+    page = client.post("/agreements/new", data=agreement_form(code_of(app, home), "高州远方医院")).text
+    assert "未找到编码或名称为“高州远方医院”的机构" in page

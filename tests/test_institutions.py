@@ -145,7 +145,7 @@ def test_a_unit_must_be_of_the_other_kind(app, client, civil, make):
 
 def test_an_unknown_host_code_is_named(client, civil):
     response = client.post("/institutions/new?kind=eldercare", data=home_form(host_code="YL9999999"))
-    assert "未找到机构编码为 YL9999999 的设立单位" in response.text
+    assert "未找到编码或名称为“YL9999999”的设立单位" in response.text
 
 
 def test_medical_type_is_required(app, client, health):

@@ -143,7 +143,7 @@ def test_a_host_from_another_district_cannot_be_attached(app, client, make, auth
         form = {"name": home.name, "region_code": MAONAN, "opened_on": "2020-01-01", "beds_total": "100",
                 "host_code": other_hospital, "version": home.version}
     response = client.post(f"/institutions/{two_regions['mn']['home']}/edit", data=form)
-    assert f"未找到机构编码为 {other_hospital} 的设立单位" in response.text
+    assert f"未找到编码或名称为“{other_hospital}”的设立单位" in response.text
     with app.app_context():
         assert db.session.get(Institution, two_regions["mn"]["home"]).host_id is None
 

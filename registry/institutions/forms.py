@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import Select
 from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from registry.forms import VersionedForm, count, institution_named, number_field, optional_date, required_date
 from registry.models import Institution
@@ -57,11 +58,7 @@ class InstitutionForm(VersionedForm):
 
     def validate_host_code(self, field) -> None:
         if (field.data or "").strip():
-            try:
-                self.host = institution_named(self.scope, field.data)
-            except ValidationError:
-                code = field.data.strip().split(" ", 1)[0]
-                raise ValidationError(_l("未找到机构编码为 %(code)s 的设立单位", code=code)) from None
+            self.host = institution_named(self.scope, field.data, what=_("设立单位"))
 
     def values(self) -> dict:
         """The submitted values under the service's field names, with the host resolved."""
