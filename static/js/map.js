@@ -56,7 +56,9 @@
     chart.setOption({
       animation: false,
       // Enterable, so the pointer can reach the record's link; in the page's body, not inside the role=img box.
-      tooltip: { trigger: "item", className: "map-tooltip", enterable: true, appendTo: "body", formatter: tooltip },
+      // Shown at once and held still (no sliding after the cursor), so its 查看记录 link can be reached.
+      tooltip: { trigger: "item", className: "map-tooltip", enterable: true, appendTo: "body", formatter: tooltip,
+                 transitionDuration: 0 },
       legend: { top: 8, left: 8 },
       geo: { map: "maoming", nameProperty: "code", roam: true, boundingCoords: opening(geojson, data.points),
              itemStyle: { areaColor: "#f3f6fa", borderColor: "#7a8ca3" },

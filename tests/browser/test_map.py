@@ -61,15 +61,28 @@ def fills_the_view(shares: dict) -> bool:
 
 
 def hover(page, series: int, lon: float, lat: float):
-    """Point at a place of the map with the mouse; the tooltip."""
-    x, y = page.evaluate(f"""([series, lon, lat]) => {{
-        const box = document.getElementById("registry-map");
-        const [px, py] = {CHART}.convertToPixel({{ seriesIndex: series }}, [lon, lat]);
-        const rect = box.getBoundingClientRect();
-        return [rect.left + px, rect.top + py];
-    }}""", [series, lon, lat])
-    page.mouse.move(x, y)
-    return page.locator(".map-tooltip")
+    """Point at a place of the map with the mouse; the tooltip.
+
+    The pointer first leaves the map, so the move onto the point is one the chart sees even when the
+    pointer was there already; a chart still settling after a resize (the screenshots resize the page)
+    is pointed at again.
+    """
+    tooltip = page.locator(".map-tooltip")
+    for _attempt in range(5):
+        x, y = page.evaluate(f"""([series, lon, lat]) => {{
+            const box = document.getElementById("registry-map");
+            const [px, py] = {CHART}.convertToPixel({{ seriesIndex: series }}, [lon, lat]);
+            const rect = box.getBoundingClientRect();
+            return [rect.left + px, rect.top + py];
+        }}""", [series, lon, lat])
+        page.mouse.move(0, 0)
+        page.mouse.move(x, y)
+        try:
+            tooltip.first.wait_for(state="visible", timeout=2_000)
+            return tooltip
+        except sync_api.TimeoutError:
+            page.wait_for_timeout(300)
+    return tooltip
 
 
 def picker(page):
