@@ -7,6 +7,8 @@ from alembic import context
 from sqlalchemy import create_engine, event
 from sqlalchemy.pool import NullPool
 
+from registry.models.search import indexed_by_the_database
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -46,6 +48,11 @@ def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    """Leave to the migrations what the database builds beside the models (the full-text index)."""
+    return not (reflected and compare_to is None and indexed_by_the_database(name))
 
 
 def run_migrations_offline():
@@ -108,6 +115,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object,
             **conf_args
         )
 

@@ -23,6 +23,7 @@ from registry.display import (
 from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
+from registry.services import name_search  # noqa: F401 - keeps the search keys with every saved institution
 from registry.services.infra import jobs
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from registry.institutions.forms import CloseForm, ConfirmDeleteForm, EldercareF
 from registry.listing import filters_from_request, paginate
 from registry.models import Agreement, Institution, Region, clock
 from registry.services import agreements as agreement_service
-from registry.services import audit, changes, containing, geo, review, todo
+from registry.services import audit, changes, geo, name_search, review, todo
 from registry.services import institutions as service
 from registry.services.infra import geocoding
 from registry.vocab import ELDERCARE, MEDICAL
@@ -72,8 +72,8 @@ def search():
     if request.args.get("kind") in (ELDERCARE, MEDICAL):
         query = query.where(Institution.kind == request.args["kind"])
     if term:
-        query = query.where(containing(term, Institution.name, Institution.code))
-    rows = db.session.scalars(query.order_by(Institution.name).limit(20))
+        query = query.where(name_search.matching(term))
+    rows = db.session.scalars(name_search.by_name(query).order_by(Institution.id).limit(20))
     return jsonify([
         {"code": i.code, "name": i.name, "region": i.region_code, "kind": i.kind,
          "closed": i.closed_on is not None}
@@ -146,8 +146,8 @@ def detail(institution_id: int):
     return render_template(
         "institutions/detail.html",
         institution=institution,
-        units=list(db.session.scalars(permissions.institutions_for(current_user)
-                                      .where(Institution.host_id == institution.id).order_by(Institution.name))),
+        units=list(db.session.scalars(name_search.by_name(permissions.institutions_for(current_user)
+                                                          .where(Institution.host_id == institution.id)))),
         can_read_host=permissions.can_read_institution(current_user, institution.host),
         agreements=[(a, agreement_service.status_on(a, today)) for a in agreements],
         history=audit.history("institutions", institution.id),

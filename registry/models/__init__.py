@@ -6,6 +6,7 @@ from registry.models.geocache import GeocodeCache
 from registry.models.institutions import Institution
 from registry.models.regions import Region
 from registry.models.review import ChangeRequest, PeriodReport, ReportAmendment
+from registry.models.search import InstitutionSearchKey
 from registry.models.sessions import LoginFailure, UserSession
 from registry.models.targets import Target, TargetSet
 from registry.models.tokens import ApiToken
@@ -23,6 +24,7 @@ __all__ = [
     "ImportProfile",
     "ImportUpload",
     "Institution",
+    "InstitutionSearchKey",
     "LoginFailure",
     "PeriodReport",
     "Region",

@@ -8,12 +8,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import aliased
 
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, Institution
-from registry.services import RecordInvalid, StaleEdit, audit, containing
+from registry.services import RecordInvalid, StaleEdit, audit, name_search
 from registry.vocab import (
     ACTIVE,
     AGREEMENT_STATUSES,
@@ -230,6 +230,12 @@ class ListFilters:
     descending: bool = False
 
 
+def code_begins(text: str) -> ColumnElement[bool]:
+    """SQL condition: the agreement's code begins with `text` (a range on the code's unique index)."""
+    prefix = text.strip().upper()
+    return and_(Agreement.code >= prefix, Agreement.code < prefix + "\x7f")
+
+
 def filtered(query: Select, filters: ListFilters, today: date) -> Select:
     """Apply the list's search, filters and sort to a scoped agreements query."""
     home, medical = aliased(Institution), aliased(Institution)
@@ -237,7 +243,8 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
         medical, medical.id == Agreement.medical_id
     )
     if filters.q:
-        query = query.where(containing(filters.q, Agreement.code, home.name, medical.name, home.code, medical.code))
+        query = query.where(or_(code_begins(filters.q), name_search.matching(filters.q, Agreement.eldercare_id),
+                                name_search.matching(filters.q, Agreement.medical_id)))
     if filters.region:
         query = query.where(or_(home.region_code == filters.region, medical.region_code == filters.region))
     if filters.status in AGREEMENT_STATUSES:
@@ -253,10 +260,11 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
         active = Agreement.active_on(today)
         return query.order_by(case((active, 0), else_=1), case((active, Agreement.valid_to)),
                               Agreement.valid_to.desc(), Agreement.id.desc())
+    if filters.sort in ("eldercare", "medical"):  # by the party's name, in pinyin
+        party = home if filters.sort == "eldercare" else medical
+        return name_search.by_name(query, party, filters.descending).order_by(Agreement.id)
     sorts = {
         "code": Agreement.code,
-        "eldercare": home.name,
-        "medical": medical.name,
         "valid_from": Agreement.valid_from,
         "valid_to": Agreement.valid_to,
     }

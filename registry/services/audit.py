@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload, with_expression
 from registry.extensions import db
 from registry.models import Agreement, AuditEvent, ChangeRequest, Institution, User
 from registry.models.clock import day_start
-from registry.services import containing
+from registry.services import containing, name_search
 from registry.vocab import ADMIN, AGREEMENT, DEPARTMENT_NAMES, KINDS, REVIEWERS
 
 HIDDEN = frozenset({"password_hash", "created_at", "updated_at"})
@@ -227,8 +227,7 @@ def _named(text: str) -> ColumnElement:
     """Events about a record whose name or code holds `text` (the summary keeps the name it had then)."""
     return or_(
         containing(text, AuditEvent.summary),
-        (AuditEvent.entity == "institutions") & AuditEvent.entity_id.in_(
-            select(Institution.id).where(containing(text, Institution.name, Institution.code, Institution.uscc))),
+        (AuditEvent.entity == "institutions") & name_search.matching(text, AuditEvent.entity_id),
         (AuditEvent.entity == "agreements") & AuditEvent.entity_id.in_(
             select(Agreement.id).where(containing(text, Agreement.code))),
         (AuditEvent.entity == "users") & AuditEvent.entity_id.in_(

@@ -32,6 +32,7 @@ from registry.models import (
     TargetSet,
     TrainingRecord,
 )
+from registry.services import name_search
 from registry.vocab import (
     ELDERCARE,
     HOME_HOSTING_TYPES,
@@ -145,9 +146,9 @@ class Indicator:
         return func.count()
 
     def ordered(self, query: Select) -> Select:
-        """A drill-down's order: by region, then name."""
+        """A drill-down's order: by region, then name (in pinyin)."""
         entity = query.column_descriptions[0]["entity"]
-        return query.order_by(entity.region_code, entity.name, entity.id)
+        return name_search.by_name(query.order_by(entity.region_code), entity).order_by(entity.id)
 
     def members(self, day: date, region: str | None = None, missing: bool = False) -> Select:
         """The rows behind the number on `day` (`region` None: the city), or the shortfall list."""

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 
 from registry.extensions import db
 from registry.models import Agreement, Institution, Region
-from registry.services import MAX_COUNT, RecordInvalid, StaleEdit, audit, containing
+from registry.services import MAX_COUNT, RecordInvalid, StaleEdit, audit, name_search
 from registry.services.identifiers import has_control_characters, normalise_uscc, uscc_error
 from registry.vocab import ELDERCARE, KINDS, LEVELS, MEDICAL, MEDICAL_TYPES, OWNERSHIPS, RATINGS
 
@@ -360,7 +360,7 @@ class ListFilters:
 
 
 SORTS = {
-    "name": Institution.name,
+    "name": Institution.name,  # in pinyin (name_search.by_name)
     "code": Institution.code,
     "region": Institution.region_code,
     "opened_on": Institution.opened_on,
@@ -372,8 +372,7 @@ SORTS = {
 def filtered(query: Select, filters: ListFilters, today: date) -> Select:
     """Apply a list page's search, filters and sort to a scoped query."""
     if filters.q:
-        query = query.where(containing(filters.q, Institution.name, Institution.code, Institution.uscc,
-                                       Institution.address))
+        query = query.where(name_search.matching(filters.q))
     if filters.region:
         query = query.where(Institution.region_code == filters.region)
     if filters.medical_type:
@@ -386,6 +385,8 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
         query = query.where(Institution.host_id.is_not(None))
     elif filters.hosted == "no":
         query = query.where(Institution.host_id.is_(None))
-    column = SORTS.get(filters.sort, Institution.name)
+    column = SORTS.get(filters.sort)
+    if column is None or filters.sort == "name":
+        return name_search.by_name(query, Institution, filters.descending).order_by(Institution.id)
     order = column.desc() if filters.descending else column.asc()
     return query.order_by(order, Institution.id)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from registry.extensions import db
 from registry.models import Agreement, AgreementService, AuditEvent, Institution, User
 from registry.models.clock import utcnow
-from registry.services import audit
+from registry.services import audit, name_search
 from registry.services import institutions as institution_rules
 from registry.services.audit import snapshot
 from registry.services.imports.planning import Plan, Ref, chunks
@@ -49,6 +49,8 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         rows = [INSERT_DEFAULTS | _resolve(r.values) | {"code": r.code, "kind": r.kind, "version": 1,
                                                          "created_at": now, "updated_at": now} for r in ready]
         ids = _insert_and_number(table, rows)
+        name_search.write_keys(name_search.key_rows(
+            (ids[r["code"]], r["name"], r["address"], r["code"], r["uscc"]) for r in rows))
         for row in ready:
             row.ref.id = new_id = ids[row.code]
             events.append(_event(user_id, now, "institutions", new_id, None, _plain(row.values | {
@@ -156,6 +158,11 @@ def _bulk_update(model, rows: list, now, user_id, events: list, entity: str) -> 
                 after["services"] = row.services
             events.append(_event(user_id, now, entity, record.id, before, after,
                                  getattr(record, "name", None) or record.code))
+    if model is Institution:  # the search keys of the records whose name, address or codes changed
+        name_search.write_keys(name_search.key_rows(
+            (r.existing.id, *(_resolve(r.values).get(f, getattr(records[r.existing.id], f))
+                              for f in name_search.SOURCES))
+            for r in rows if not name_search.SOURCES_SET.isdisjoint(r.values)), replace=True)
 
 
 def _event(user_id, now, entity: str, entity_id: int | None, before, after, summary: str) -> dict[str, Any]:
