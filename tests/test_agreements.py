@@ -159,6 +159,26 @@ def test_terminating_asks_for_a_date_and_is_audited(app, client, health, make, p
     assert "已终止" in page and "终止" in page
 
 
+def test_an_expired_agreement_is_not_offered_for_termination_nor_ended_after_its_last_day(app, client, health, make,
+                                                                                       pair):
+    home, hospital = pair
+    running = make.agreement(home, hospital)
+    expired = make.agreement(home, hospital, valid_from=date(2020, 1, 1), valid_to=date(2022, 12, 31),
+                             signed_on=date(2019, 12, 1))
+    assert f"/agreements/{running}/terminate" in client.get(f"/agreements/{running}").text
+    page = client.get(f"/agreements/{expired}").text
+    assert "已到期" in page and f"/agreements/{expired}/terminate" not in page
+    with app.app_context():
+        version = db.session.get(Agreement, expired).version
+    refused = client.post(f"/agreements/{expired}/terminate", data={"terminated_on": "2023-01-05", "version": version})
+    assert "终止日期不能晚于到期日期 2022-12-31" in refused.text
+    back_dated = client.post(f"/agreements/{expired}/terminate",
+                             data={"terminated_on": "2022-06-01", "version": version, "confirmed": "1"})
+    assert back_dated.status_code == 302  # ended early, entered late: still a termination
+    with app.app_context():
+        assert db.session.get(Agreement, expired).terminated_on == date(2022, 6, 1)
+
+
 def test_an_edit_with_a_stale_version_is_refused(app, client, health, pair, make):
     home, hospital = pair
     agreement_id = make.agreement(home, hospital, visit_frequency="每月一次")

@@ -95,6 +95,7 @@ def detail(agreement_id: int):
         "agreements/detail.html",
         agreement=agreement,
         status=service.status_on(agreement, today),
+        can_terminate=service.can_terminate(agreement, today),
         distance=geo.distance_km(agreement.eldercare, agreement.medical),
         nearby_km=current_app.config["NEARBY_KM"],
         history=audit.history("agreements", agreement.id),

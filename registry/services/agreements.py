@@ -45,6 +45,23 @@ def status_on(agreement: Agreement, day: date) -> str:
     return PARTY_CLOSED  # in force, but a party is not operating
 
 
+def termination_problem(day: date | None, signed_on: date | None, valid_to: date | None) -> str | None:
+    """Why `day` cannot end the agreement early (None when it can): not before it was signed, and
+    not after its last day, when it has already ended by itself (已到期)."""
+    if day is None:
+        return None
+    if signed_on and day < signed_on:
+        return _("终止日期不能早于签订日期")
+    if valid_to and day > valid_to:
+        return _("终止日期不能晚于到期日期 %(day)s：协议到期后已自然失效，无需终止", day=valid_to.isoformat())
+    return None
+
+
+def can_terminate(agreement: Agreement, day: date) -> bool:
+    """Whether the page offers 终止协议 on `day`: not terminated yet and not expired."""
+    return agreement.terminated_on is None and day <= agreement.valid_to
+
+
 def status_clause(status: str, day: date):
     """SQL condition for agreements in `status` on `day` (the same rules as `status_on`)."""
     terminated = and_(Agreement.terminated_on.is_not(None), Agreement.terminated_on <= day)
@@ -92,9 +109,9 @@ def check(values: dict[str, Any], services: list[str]) -> dict[str, str]:
     signed_on = values.get("signed_on")
     if signed_on and valid_to and signed_on > valid_to:
         errors["signed_on"] = _("签订日期不能晚于到期日期")
-    terminated_on = values.get("terminated_on")
-    if terminated_on and signed_on and terminated_on < signed_on:
-        errors["terminated_on"] = _("终止日期不能早于签订日期")
+    problem = termination_problem(values.get("terminated_on"), signed_on, valid_to)
+    if problem:
+        errors["terminated_on"] = problem
     if not services:
         errors["services"] = _("请至少选择一项服务内容")
     unknown = [s for s in services if s not in SERVICES]
@@ -205,8 +222,9 @@ def terminate(agreement: Agreement, day: date, version: int | None = None) -> No
     """已终止: the agreement no longer applies from `day` on (audited; refused when stale)."""
     if version is not None and version != agreement.version:
         raise StaleEdit()
-    if agreement.signed_on and day < agreement.signed_on:
-        raise RecordInvalid({"terminated_on": _("终止日期不能早于签订日期")})
+    problem = termination_problem(day, agreement.signed_on, agreement.valid_to)
+    if problem:
+        raise RecordInvalid({"terminated_on": problem})
     with audit.Change("terminate", agreement, summary=agreement.code):
         agreement.terminated_on = day
 
