@@ -83,7 +83,7 @@ PAGING = [
 ]
 DESCENDING = _choice("descending", FLAGS, "是否倒序（true/1 倒序，false/0 正序）", "false")
 REGION = _text("region", "所属区县代码（docs/data-model.md，如 440902）；未知代码不报错，只是无结果")
-Q = _text("q", "搜索文字")
+Q = _text("q", "搜索文字：名称（汉字、拼音或首字母）、编码或信用代码的开头、地址；多个词须同时符合")
 
 INSTITUTION_PROPERTIES: dict[str, Any] = {"id": {"type": "integer"}} | {
     c.key: columns.api_schema(INSTITUTIONS, c) for c in INSTITUTIONS.columns}
