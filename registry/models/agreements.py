@@ -45,6 +45,8 @@ class Agreement(db.Model):
         # The home's agreements in force on a day, answered from the index alone.
         Index("ix_agreements_home_term", "eldercare_id", "valid_to", "valid_from", "terminated_on",
               "medical_id"),
+        # Agreements ending within the notice period (the bell on every page counts them).
+        Index("ix_agreements_valid_to", "valid_to"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
