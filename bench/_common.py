@@ -255,6 +255,7 @@ _INSTITUTION: dict[str, Any] = {
     "closed_on": None, "beds_total": None, "beds_nursing": None, "rating": None, "filing_no": None,
     "medical_type": None, "level": None, "licence_no": None, "two_in_one": False,
     "insurance_applied_on": None, "insurance_designated_on": None, "host_id": None, "version": 1,
+    "contact_person": "", "phone": "", "note": "", "special_support": False,
     "created_at": STAMP, "updated_at": STAMP,
 }
 

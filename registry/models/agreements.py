@@ -45,6 +45,8 @@ class Agreement(db.Model):
         # The home's agreements in force on a day, answered from the index alone.
         Index("ix_agreements_home_term", "eldercare_id", "valid_to", "valid_from", "terminated_on",
               "medical_id"),
+        # Agreements ending within the notice period (the bell on every page counts them).
+        Index("ix_agreements_valid_to", "valid_to"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,11 +101,13 @@ class Agreement(db.Model):
 
     @parties_operating_on.expression
     def parties_operating_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
-        home, medical = _PARTY_HOME, _PARTY_MEDICAL
-        return and_(
-            exists().where(home.id == cls.eldercare_id, home.operating_on(day)),
-            exists().where(medical.id == cls.medical_id, medical.operating_on(day)),
-        )
+        home = _PARTY_HOME
+        return and_(exists().where(home.id == cls.eldercare_id, home.operating_on(day)), cls._medical_operating_on(day))
+
+    @classmethod
+    def _medical_operating_on(cls, day: date):
+        medical = _PARTY_MEDICAL
+        return exists().where(medical.id == cls.medical_id, medical.operating_on(day))
 
     @hybrid_method
     def active_on(self, day: date) -> bool:
@@ -113,6 +117,16 @@ class Agreement(db.Model):
     @active_on.expression
     def active_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
         return and_(cls.in_force_on(day), cls.parties_operating_on(day))
+
+    @classmethod
+    def active_for_operating_home(cls, day: date):
+        """`active_on(day)` in SQL, for the agreements of a home the statement already knows operates on `day`.
+
+        A count over operating homes asks for each home whether it has an active agreement; asking
+        again, agreement by agreement, whether that same home operates doubled the lookups
+        (bench/README.md, indicators at national size).
+        """
+        return and_(cls.in_force_on(day), cls._medical_operating_on(day))
 
     @hybrid_method
     def expires_within(self, day: date, days: int) -> bool:

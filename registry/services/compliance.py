@@ -4,7 +4,9 @@ Every number is a function of the day asked about, computed in SQL from the
 opening, closing and agreement dates. Each indicator is one object (`INDICATORS`)
 holding its words, its clause and its one definition of who counts: the grouped
 count is a GROUP BY over that population and the drill-down list is the same
-population filtered, so a list always holds exactly the rows behind its number.
+population filtered, so a list always holds exactly the rows behind its number. `compute`
+counts the indicators that read the same rows together: one pass over the unit pairs (一(一),
+一(三)) and one over the operating homes (the shares), each indicator adding its columns.
 The dashboard, the drill-down, the workbook, the CLI and the API all ask it.
 """
 
@@ -73,8 +75,12 @@ def hosts_operating_unit(institution, day: date, kind: str | None = None, types=
 
 
 def has_active_agreement(home, day: date, services: frozenset[str] = frozenset()):
-    """EXISTS an agreement of `home` active on `day` (Agreement.active_on) covering `services`."""
-    conditions = [Agreement.eldercare_id == home.id, Agreement.active_on(day)]
+    """EXISTS an agreement of `home` active on `day` (Agreement.active_on) covering `services`.
+
+    `home` operates on `day` wherever this is asked (the homes of a share), so the agreements are
+    checked with `Agreement.active_for_operating_home`.
+    """
+    conditions = [Agreement.eldercare_id == home.id, Agreement.active_for_operating_home(day)]
     for service in sorted(services):
         conditions.append(
             exists().where(AgreementService.agreement_id == Agreement.id, AgreementService.service == service)
@@ -165,9 +171,10 @@ class Indicator:
         return {region: (int(value or 0), int(rest[0]) if rest else None)
                 for region, value, *rest in db.session.execute(query)}
 
-    def figures(self, day: date, regions: Sequence[RegionRow]) -> dict[str, Figure]:
-        """The Figure of every region and of the city (every region's sum) on `day`."""
-        counts = self.counts(day)
+    def figures(self, day: date, regions: Sequence[RegionRow],
+                counts: dict[str, tuple[int, int | None]] | None = None) -> dict[str, Figure]:
+        """The Figure of every region and of the city (every region's sum) on `day` (from `counts` when given)."""
+        counts = self.counts(day) if counts is None else counts
         figures = {}
         for scope in [r.code for r in regions] + [CITY]:
             if scope == CITY:
@@ -211,6 +218,10 @@ class HostedUnits(Indicator):
         unit, host, conditions = _unit_pairs(day)
         return Population(select(unit).where(*conditions, unit.kind == self.unit_kind), host.region_code)
 
+    def pair_measure(self, unit, host) -> Any:
+        """This count as one column of the pass over the unit pairs (`pair_counts`)."""
+        return func.sum(case((unit.kind == self.unit_kind, 1), else_=0))
+
     def shortfall(self, day: date) -> Population:
         """Operating institutions that could set up such a unit and have none operating."""
         host_kind = MEDICAL if self.unit_kind == ELDERCARE else ELDERCARE
@@ -241,6 +252,10 @@ class SpecialtyIntegrated(Indicator):
         query = select(Institution).where(Institution.operating_on(day), Institution.id.in_(self._hosts(day)))
         return Population(query, Institution.region_code)
 
+    def pair_measure(self, unit, host) -> Any:
+        """The hosts of a specialty pair (operating, as the pairs' hosts are), each once, in their region."""
+        return func.count(func.distinct(case((_specialty(unit, host), host.id))))
+
     def shortfall(self, day: date) -> Population:
         """Integrated without a specialty, or a free-standing specialty hospital with no home."""
         query = select(Institution).where(
@@ -261,23 +276,73 @@ class HomeShare(Indicator):
     share: ClassVar[bool] = True
     services: frozenset[str] = frozenset()
 
-    def homes(self, day: date) -> Select:
-        """The denominator: operating eldercare institutions."""
+    @staticmethod
+    def homes(day: date) -> Select:
+        """Operating eldercare institutions: every share's denominator is these, or some of them."""
         return select(Institution).where(Institution.kind == ELDERCARE, Institution.operating_on(day))
 
+    def among(self) -> Any:
+        """Which operating homes form the denominator (None: all of them)."""
+        return None
+
+    def counted(self, day: date) -> Any:
+        """Which of them count in the numerator."""
+        return has_active_agreement(Institution, day, self.services)
+
     def population(self, day: date) -> Population:
-        return Population(self.homes(day), Institution.region_code,
-                          has_active_agreement(Institution, day, self.services))
+        homes = self.homes(day) if self.among() is None else self.homes(day).where(self.among())
+        return Population(homes, Institution.region_code, self.counted(day))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class LargeHomeMedical(HomeShare):
     """Homes of ≥ 200 beds hosting an operating 护理院, 医务室, 门诊部, 护理站, 老年病医院 or 康复医院."""
 
-    def population(self, day: date) -> Population:
-        homes = self.homes(day).where(Institution.beds_total >= LARGE_HOME_BEDS)
-        return Population(homes, Institution.region_code,
-                          hosts_operating_unit(Institution, day, MEDICAL, LARGE_HOME_UNIT_TYPES))
+    def among(self) -> Any:
+        return Institution.beds_total >= LARGE_HOME_BEDS
+
+    def counted(self, day: date) -> Any:
+        return hosts_operating_unit(Institution, day, MEDICAL, LARGE_HOME_UNIT_TYPES)
+
+
+Counts = dict[str, dict[str, tuple[int, int | None]]]  # indicator → region → (value, denominator)
+
+
+def pair_counts(indicators: Sequence[HostedUnits | SpecialtyIntegrated], day: date) -> Counts:
+    """The `counts(day)` of the indicators over unit pairs (一(一), 一(三)), from one pass over the pairs.
+
+    Counted one by one, each read the hosted units and their hosts again.
+    """
+    unit, host, conditions = _unit_pairs(day)
+    query = (select(host.region_code, *(i.pair_measure(unit, host) for i in indicators))
+             .where(*conditions).group_by(host.region_code))
+    found: Counts = {i.key: {} for i in indicators}
+    for region, *values in db.session.execute(query):
+        for indicator, value in zip(indicators, values, strict=True):
+            found[indicator.key][region] = (int(value or 0), None)
+    return found
+
+
+def home_share_counts(shares: Sequence[HomeShare], day: date) -> Counts:
+    """Every share's `counts(day)` from one pass over the operating homes.
+
+    Counted one by one, each share read all the homes again (three passes over 40,000 homes at
+    national size); here each adds two sums to one GROUP BY over the same rows.
+    """
+    columns = [Institution.region_code]
+    for share in shares:
+        among, counted = share.among(), share.counted(day)
+        if among is None:
+            columns += [func.sum(case((counted, 1), else_=0)), func.count()]
+        else:
+            columns += [func.sum(case((and_(among, counted), 1), else_=0)), func.sum(case((among, 1), else_=0))]
+    query = HomeShare.homes(day).with_only_columns(*columns, maintain_column_froms=True).group_by(
+        Institution.region_code)
+    found: Counts = {share.key: {} for share in shares}
+    for region, *sums in db.session.execute(query):
+        for index, share in enumerate(shares):
+            found[share.key][region] = (int(sums[2 * index] or 0), int(sums[2 * index + 1] or 0))
+    return found
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -510,7 +575,10 @@ class Report:
 def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
     """Every indicator of docs/indicators.md on `day`, per region and for the city, with the targets."""
     regions = tuple(RegionRow.of(r) for r in db.session.scalars(select(Region).order_by(Region.position)))
-    figures = {key: indicator.figures(day, regions) for key, indicator in INDICATORS.items()}
+    indicators = INDICATORS.values()
+    shared = pair_counts([i for i in indicators if isinstance(i, HostedUnits | SpecialtyIntegrated)], day)
+    shared |= home_share_counts([i for i in indicators if isinstance(i, HomeShare)], day)
+    figures = {key: indicator.figures(day, regions, shared.get(key)) for key, indicator in INDICATORS.items()}
     target_set = db.session.get(TargetSet, target_set_id)
     if target_set is None:
         return Report(day, None, regions, figures)

@@ -1,4 +1,4 @@
-"""Places: distances (geopy's geodesic on WGS-84), district boundaries, nearby institutions."""
+"""Places: distances (the WGS-84 geodesic), district boundaries, nearby institutions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
 from sqlalchemy import Select, or_, select
 
 from registry.extensions import db
@@ -24,11 +24,20 @@ EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 SPHERE_ERROR = 0.012
 
 
+def geodesic_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """The WGS-84 geodesic in km: geopy's `geodesic(...).km`, asked of geographiclib directly.
+
+    geopy builds and checks two Point objects around the same call, which doubled its cost on
+    the record page (one distance per agreement, more for the nearby list).
+    """
+    return Geodesic.WGS84.Inverse(lat1, lon1, lat2, lon2, Geodesic.DISTANCE)["s12"] / 1000
+
+
 def distance_km(a: Institution, b: Institution) -> float | None:
     """Geodesic distance in km, or None when either has no coordinates."""
     if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
         return None
-    return geodesic((a.lat, a.lon), (b.lat, b.lon)).km
+    return geodesic_km(a.lat, a.lon, b.lat, b.lon)
 
 
 # --- district boundaries ----------------------------------------------------------------------
@@ -111,13 +120,13 @@ def _nearest_in(rows: list[tuple[int, float, float]], lat: float, lon: float, km
     """(geodesic km, id) of the `limit` nearest rows within `km`, nearest first, ties by id.
 
     The spherical distance bounds the geodesic one (±SPHERE_ERROR), so only the rows
-    that could be among the answer are measured with geopy's geodesic.
+    that could be among the answer are measured with the geodesic.
     """
     cheap = [(_haversine_km(lat, lon, r_lat, r_lon), row_id, r_lat, r_lon) for row_id, r_lat, r_lon in rows]
     uppers = sorted(h * (1 + SPHERE_ERROR) for h, *_ in cheap)
     bound = min(km, uppers[limit - 1]) if len(uppers) >= limit else km
     measured = [
-        (geodesic((lat, lon), (r_lat, r_lon)).km, row_id)
+        (geodesic_km(lat, lon, r_lat, r_lon), row_id)
         for h, row_id, r_lat, r_lon in cheap
         if h * (1 - SPHERE_ERROR) <= bound
     ]

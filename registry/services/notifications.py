@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from registry import permissions
 from registry.extensions import db
@@ -28,6 +28,10 @@ LABELS = {
 }
 
 
+ENDPOINTS = {"waiting": "review.queue", "decided": "review.mine", "reports_waiting": "reports.index",
+             "expiring": "compliance.todo_list"}
+
+
 @dataclass(frozen=True)
 class Notice:
     """One kind of thing waiting, how many, and the page where they are."""
@@ -42,33 +46,41 @@ class Notice:
         return LABELS[self.kind]
 
 
-def _count(query) -> int:
-    return db.session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+def _counts(queries: dict[str, Select]) -> dict[str, int]:
+    """How many rows each query finds, in one statement: this runs on every page (the bell, the menu)."""
+    if not queries:
+        return {}
+    row = db.session.execute(select(*(
+        query.with_only_columns(func.count()).order_by(None).scalar_subquery().label(kind)
+        for kind, query in queries.items()
+    ))).one()
+    return {kind: int(count or 0) for kind, count in zip(queries, row, strict=True)}
 
 
 def notices(user: User, today: date) -> list[Notice]:
     """Everything waiting for `user` on `today`, kinds with nothing left out."""
-    found = []
+    counted: dict[str, Select] = {}
     if permissions.reviews(user):
         waiting = permissions.change_requests_for(user).where(ChangeRequest.status == PENDING,
                                                               ChangeRequest.submitted_by_id != user.id)
         if user.role != "admin":
             waiting = waiting.where(ChangeRequest.department == user.role)
-        found.append(Notice("waiting", _count(waiting), "review.queue"))
-    decided = select(ChangeRequest).where(ChangeRequest.submitted_by_id == user.id,
-                                          ChangeRequest.status.in_((APPROVED, RETURNED)),
-                                          ChangeRequest.seen.is_(False))
-    found.append(Notice("decided", _count(decided), "review.mine"))
+        counted["waiting"] = waiting
+    counted["decided"] = select(ChangeRequest).where(ChangeRequest.submitted_by_id == user.id,
+                                                     ChangeRequest.status.in_((APPROVED, RETURNED)),
+                                                     ChangeRequest.seen.is_(False))
+    if permissions.decides_reports(user):
+        counted["reports_waiting"] = reports.latest_versions().where(PeriodReport.status == SUBMITTED)
+    counted["expiring"] = permissions.agreements_for(user).where(
+        Agreement.active_on(today), Agreement.expires_within(today, todo.EXPIRY_NOTICE_DAYS))
+    counts = _counts(counted)
+
+    found = [Notice(kind, counts[kind], ENDPOINTS[kind]) for kind in ("waiting", "decided") if kind in counts]
     if user.region_code is not None and user.role in ("civil_affairs", "health"):
         waiting = [p for p in periods.due(today)
                    if reports.status_of(reports.latest(p, user.region_code)) in (reports.NOT_SUBMITTED, RETURNED)]
         if waiting:
             found.append(Notice("report_due", len(waiting), "reports.region_view",
                                 (("key", waiting[0].key), ("region", user.region_code))))
-    if permissions.decides_reports(user):
-        found.append(Notice("reports_waiting", _count(reports.latest_versions().where(PeriodReport.status == SUBMITTED)),
-                            "reports.index"))
-    expiring = permissions.agreements_for(user).where(Agreement.active_on(today),
-                                                      Agreement.expires_within(today, todo.EXPIRY_NOTICE_DAYS))
-    found.append(Notice("expiring", _count(expiring), "compliance.todo_list"))
+    found += [Notice(kind, counts[kind], ENDPOINTS[kind]) for kind in ("reports_waiting", "expiring") if kind in counts]
     return [n for n in found if n.count]
