@@ -37,7 +37,7 @@ def test_latin_letters_and_digits_stay_words_and_symbols_separate():
 def test_a_heteronym_keeps_its_other_reading_for_search():
     reading = pinyin.read("长坡镇卫生院")
     assert reading.others[0] == "zhang" and reading.syllables[0] == "chang"
-    assert not pinyin.read("茂名市人民医院").has_others
+    assert pinyin.read("茂名市人民医院").others is None
 
 
 def test_typed_pinyin_is_split_into_syllables_the_last_one_begun():

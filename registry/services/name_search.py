@@ -42,30 +42,33 @@ from registry.services import pinyin
 
 FTS = table(FTS_TABLE, column("rowid"), column(FTS_TABLE))  # SQLite's FTS5 table (models/search.py)
 BREAK = "zz0"  # between the document's parts, so a phrase never runs from one part into the next
+BREAK_JOIN = f" {BREAK} "
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
 SOURCES = ("name", "address", "code", "uscc")  # the fields the keys are read from, in key_row's order
 SOURCES_SET = frozenset(SOURCES)
 MAX_TERMS = 8  # words of a search text
 MAX_SEGMENTATIONS = 4  # ways to split typed pinyin into syllables (xian: xian, xi an)
 
 
-def document(name: str, address: str = "", code: str = "", uscc: str | None = "") -> str:
+def document(name: str, address: str = "", code: str = "", uscc: str | None = "",
+             reading: pinyin.Reading | None = None) -> str:
     """The text the database indexes: the name's characters, syllables and initials (and
     those of a heteronym's other reading), the codes, the address's characters."""
-    reading = pinyin.read(name or "")
-    parts = [" ".join(reading.words), reading.sort_key, " ".join(reading.initials)]
-    if reading.has_others:
-        parts += [" ".join(reading.others), " ".join(o[0] if c else o for o, c in
-                                                     zip(reading.others, reading.chinese, strict=True))]
+    reading = reading or pinyin.read(name or "")
+    parts = [" ".join(reading.words), " ".join(reading.syllables), " ".join(reading.initials)]
+    if reading.others:
+        parts += [" ".join(reading.others), " ".join(reading.other_initials)]
     codes = pinyin.WORD.findall(f"{code or ''} {uscc or ''}".lower())
-    codes += [c.lstrip("abcdefghijklmnopqrstuvwxyz") for c in codes if not c.isdigit() and c[:1].isalpha()]
-    parts += [" ".join(c for c in codes if c), " ".join(pinyin.WORD.findall((address or "").lower()))]
-    return f" {BREAK} ".join(p for p in parts if p)
+    parts += [" ".join(codes + [c.lstrip(LETTERS) for c in codes if c[0] in LETTERS and not c.isalpha()]),
+              " ".join(pinyin.WORD.findall(address.lower())) if address else ""]
+    return BREAK_JOIN.join(p for p in parts if p)
 
 
 def key_row(institution_id: int, name: str, address: str = "", code: str = "", uscc: str | None = "") -> dict:
     """The keys row of one institution, for an insert."""
-    return {"institution_id": institution_id, "sort_key": pinyin.sort_key(name or "")[:600],
-            "document": document(name, address, code, uscc)}
+    reading = pinyin.read(name or "")
+    return {"institution_id": institution_id, "sort_key": reading.sort_key[:600],
+            "document": document(name, address, code, uscc, reading)}
 
 
 def key_rows(records: Iterable[tuple[int, str, str, str, str | None]]) -> list[dict]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -29,15 +28,19 @@ LONGEST_PHRASE = 4
 WORD = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
-@dataclass(frozen=True)
 class Reading:
-    """A name read word by word: each word's syllable (a Latin word stands for itself), the
-    other reading of each heteronym where one exists, and whether the word is Chinese."""
+    """A name read word by word: each word's syllable (a Latin word or a number stands for
+    itself), its initial, and the other reading of each heteronym where the name has one."""
 
-    words: tuple[str, ...]
-    syllables: tuple[str, ...]
-    others: tuple[str, ...]
-    chinese: tuple[bool, ...]
+    __slots__ = ("words", "syllables", "initials", "others")
+
+    def __init__(self, words: list[str], syllables: list[str], first: dict[str, str]) -> None:
+        self.words = words
+        self.syllables = syllables
+        self.initials = [s[0] if w in first else s for w, s in zip(words, syllables, strict=True)]
+        self.others: list[str] | None = None
+        if not HETERONYMS.isdisjoint(words):
+            self.others = [_other(w, s) if w in HETERONYMS else s for w, s in zip(words, syllables, strict=True)]
 
     @property
     def sort_key(self) -> str:
@@ -45,13 +48,10 @@ class Reading:
         return " ".join(self.syllables)
 
     @property
-    def initials(self) -> tuple[str, ...]:
-        """Each Chinese word's first letter; Latin words and digits stay whole."""
-        return tuple(s[0] if c else s for s, c in zip(self.syllables, self.chinese, strict=True))
-
-    @property
-    def has_others(self) -> bool:
-        return self.others != self.syllables
+    def other_initials(self) -> list[str]:
+        """The initials of the other reading (the initials when the name has no heteronym)."""
+        others = self.others or self.syllables
+        return [o[0] if w in _first() else o for w, o in zip(self.words, others, strict=True)]
 
 
 # Characters whose reading depends on the phrase and whose other reading people also type.
@@ -121,9 +121,7 @@ def read(name: str) -> Reading:
         for position, word in enumerate(words):
             if word in checked and position > fixed:
                 fixed = max(fixed, _read_phrase(words, syllables, position, phrases))
-    chinese = tuple(w in first or (len(w) == 1 and not w.isascii()) for w in words)
-    others = tuple(_other(w, s) if w in HETERONYMS else s for w, s in zip(words, syllables, strict=True))
-    return Reading(tuple(words), tuple(syllables), others, chinese)
+    return Reading(words, syllables, first)
 
 
 def _read_phrase(words: list[str], syllables: list[str], position: int,
