@@ -158,7 +158,7 @@ def test_the_log_filters_by_department(app, client, make, admin):
     assert sorted(health) == sorted(["已删除的诊所", "已删除的诊所", agreement_code, "卫健的医院"])
     assert "培训主办甲" not in civil + health
     page = client.get("/admin/audit?department=health").text
-    assert "部门：卫生健康部门" in page and "<td>卫生健康部门</td>" in page
+    assert "部门：卫生健康部门" in page and '<td class="row-region">卫生健康部门</td>' in page
 
 
 def test_the_log_finds_a_records_events_by_type_and_number(app, client, make, admin):
