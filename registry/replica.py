@@ -52,7 +52,7 @@ class Health:
 
     state: str
     lag_seconds: float | None = None
-    checked_at: float = 0.0
+    checked_at: float = float("-inf")  # time.monotonic() of the check; never checked yet
 
     @property
     def usable(self) -> bool:
