@@ -123,7 +123,7 @@ def test_reads_go_to_the_replica(reading_app, make, primary, standby):
         page = client.get("/training").text
         assert "市卫健局" in page and "另一位用户的培训" not in page
         make.home(name="尚未复制的养老院")
-        api = client.get("/api/v1/institutions", headers={"Authorization": f"Bearer {token}"}).get_json()
+        api = app.test_client().get("/api/v1/institutions", headers={"Authorization": f"Bearer {token}"}).get_json()
         assert [i["name"] for i in api["items"]] == ["复制测试养老院"]
         assert client.get("/healthz").get_json()["replica"] == "ok"
     caught_up(primary, standby)
