@@ -20,6 +20,7 @@ the primary, and with no replica configured nothing changes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ BIND = "replica"  # its key in SQLALCHEMY_BINDS
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WROTE_AT = "wrote_at"  # session key: when this user's request last wrote (epoch seconds)
 _STATE = "registry.db_route"  # this request's routing, in its WSGI environ
+log = logging.getLogger(__name__)
 
 MEASURE = text(
     "SELECT pg_is_in_recovery(),"
@@ -48,7 +50,7 @@ MEASURE = text(
 
 @dataclass(frozen=True)
 class Health:
-    """What the last check found: `state` is ok, down, lagging or not_replica."""
+    """What the last check found: `state` is ok, down, lagging or not_replica (unchecked before the first)."""
 
     state: str
     lag_seconds: float | None = None
@@ -66,21 +68,27 @@ class Replica:
         self.app = app
         self.primary = primary
         self.engine = engine
-        self._health = Health("down")
+        self._health = Health("unchecked")
         self._lock = threading.Lock()
 
-    def health(self, fresh: bool = False) -> Health:
+    def health(self) -> Health:
         """The replica's health, measured again when older than REPLICA_CHECK_SECONDS."""
         every = self.app.config["REPLICA_CHECK_SECONDS"]
-        if fresh or time.monotonic() - self._health.checked_at >= every:
+        if time.monotonic() - self._health.checked_at >= every:
             with self._lock:
-                if fresh or time.monotonic() - self._health.checked_at >= every:
-                    self._health = self._measure()
+                if time.monotonic() - self._health.checked_at >= every:
+                    self._set(self._measure())
         return self._health
 
     def mark_down(self) -> None:
         """The replica failed a request: skip it until the next check says otherwise."""
-        self._health = Health("down", checked_at=time.monotonic())
+        self._set(Health("down", checked_at=time.monotonic()))
+
+    def _set(self, health: Health) -> None:
+        if health.state != self._health.state:  # an operator sees when reads move, and why
+            report = log.info if health.usable else log.warning
+            report("read replica %s: reads go to %s", health.state, "it" if health.usable else "the primary")
+        self._health = health
 
     def _measure(self) -> Health:
         """Caught up when it has replayed the primary's current WAL position.
