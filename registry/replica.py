@@ -153,9 +153,8 @@ class RoutingSession(FlaskSession):
             return primary
         return self._replica_connection(route) or primary
 
-    def _replica_connection(self, route: _Route):
-        """The replica, once this transaction holds a connection to it; None (and the primary from now on)
-        when it cannot connect."""
+    def _replica_connection(self, route: _Route) -> Engine | None:
+        """The replica, its connection open in this transaction; None when it cannot connect (primary from now on)."""
         replica = replica_of(current_app)
         try:
             self.connection(bind_arguments={"bind": replica.engine})
@@ -199,8 +198,10 @@ def use_primary() -> None:
 
 @contextmanager
 def bookkeeping() -> Iterator[None]:
-    """Writes the user did not ask for (a session's last-seen time): on the primary, but the user's
-    reads stay where they were, and no read-your-writes window opens."""
+    """Writes the user did not ask for (a session's last-seen time, a token's last use).
+
+    They go to the primary but neither keep the request's reads there nor open a read-your-writes window.
+    """
     route = _route()
     if route is None:
         yield
