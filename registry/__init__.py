@@ -43,9 +43,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.setdefault(
         "SQLALCHEMY_ENGINE_OPTIONS", settings.engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     )
-    replica_bind = settings.replica_bind(app.config["SQLALCHEMY_DATABASE_URI"], app.config["DATABASE_REPLICA_URL"])
-    if replica_bind:
-        app.config.setdefault("SQLALCHEMY_BINDS", {})[replica.BIND] = replica_bind
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     hops = app.config["TRUSTED_PROXIES"]
     if hops > 0:  # the client's address and scheme as the trusted proxies report them

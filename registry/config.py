@@ -137,8 +137,8 @@ def engine_options(url: str) -> dict:
     return options
 
 
-def replica_bind(primary_url: str, replica_url: str) -> dict | None:
-    """The replica's engine (a SQLALCHEMY_BINDS entry), or None: there is none, or the primary is not PostgreSQL."""
+def replica_engine_options(primary_url: str, replica_url: str) -> dict | None:
+    """Engine options for the read replica, or None: there is none, or the primary is not PostgreSQL."""
     from sqlalchemy.engine import make_url
 
     if not replica_url or make_url(primary_url).get_backend_name() != "postgresql":
@@ -146,4 +146,4 @@ def replica_bind(primary_url: str, replica_url: str) -> dict | None:
     options = engine_options(replica_url)
     # A replica that does not answer is skipped after this long, not after the system's TCP timeout.
     options.setdefault("connect_args", {})["connect_timeout"] = 3
-    return {"url": replica_url, **options}
+    return options

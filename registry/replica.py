@@ -29,13 +29,15 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
-BIND = "replica"  # its key in SQLALCHEMY_BINDS
+from registry import config as settings
+
+BIND = "replica"  # its key in app.extensions
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WROTE_AT = "wrote_at"  # session key: when this user's request last wrote (epoch seconds)
 _STATE = "registry.db_route"  # this request's routing, in its WSGI environ
@@ -214,12 +216,18 @@ def bookkeeping() -> Iterator[None]:
 
 
 def init_app(app: Flask) -> None:
-    """Route reads to the replica when DATABASE_REPLICA_URL names one and the primary is PostgreSQL."""
-    if not app.config.get("DATABASE_REPLICA_URL") or BIND not in app.config.get("SQLALCHEMY_BINDS", {}):
+    """Route reads to the replica when DATABASE_REPLICA_URL names one and the primary is PostgreSQL.
+
+    Its engine is the app's own, not a Flask-SQLAlchemy bind: a bind would get a metadata of its own,
+    which create_all and drop_all then expect of every app in the process.
+    """
+    url = app.config["DATABASE_REPLICA_URL"]
+    options = settings.replica_engine_options(app.config["SQLALCHEMY_DATABASE_URI"], url)
+    if options is None:
         return
     with app.app_context():
-        engines = app.extensions["sqlalchemy"].engines
-        replica = Replica(app, engines[None], engines[BIND])
+        primary = app.extensions["sqlalchemy"].engine
+    replica = Replica(app, primary, create_engine(url, **options))
     app.extensions[BIND] = replica
 
     @event.listens_for(replica.engine, "handle_error")

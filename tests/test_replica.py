@@ -45,9 +45,9 @@ def reading_app(app):
 
     yield build
     for each in built:
+        replica.replica_of(each).engine.dispose()
         with each.app_context():
-            for engine in db.engines.values():
-                engine.dispose()
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +181,13 @@ def test_a_stopped_replica_falls_back_to_the_primary(reading_app, make, primary,
         subprocess.run([SCRIPT, "start"], check=True, capture_output=True)
     if check_seconds == 0:
         assert client.get("/healthz").get_json()["replica"] == "ok"
+
+
+@on_a_replica
+def test_an_app_with_a_replica_leaves_other_apps_schema_commands_alone(reading_app, app):
+    reading_app()
+    with app.app_context():
+        db.create_all()  # an app without the replica, in the same process
 
 
 def test_without_postgresql_a_replica_url_changes_nothing(tmp_path):
