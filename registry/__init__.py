@@ -11,6 +11,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from registry import config as settings
+from registry import replica
 from registry.database import configure_sqlite
 from registry.display import (
     audit_summary,
@@ -60,6 +61,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+    replica.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -100,8 +102,9 @@ def register_extensions(app: Flask) -> None:
         except tokens.TokenRefused as refusal:
             g.api_token_refusal = str(refusal)
             return None
-        if tokens.record_use(token):
-            db.session.commit()
+        with replica.bookkeeping():
+            if tokens.record_use(token):
+                db.session.commit()
         return token.user
 
     @login_manager.unauthorized_handler

@@ -61,6 +61,13 @@ def load(instance_path: Path) -> dict:
     return {
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        # A PostgreSQL streaming replica for the reads of safe requests (registry/replica.py); unset: none.
+        "DATABASE_REPLICA_URL": os.environ.get("DATABASE_REPLICA_URL", ""),
+        # After a request that wrote, its user reads from the primary for this long (read-your-writes).
+        "READ_YOUR_WRITES_SECONDS": float(os.environ.get("READ_YOUR_WRITES_SECONDS", "10")),
+        # A replica further behind than this is skipped; its health is checked this often per process.
+        "REPLICA_MAX_LAG_SECONDS": float(os.environ.get("REPLICA_MAX_LAG_SECONDS", "5")),
+        "REPLICA_CHECK_SECONDS": float(os.environ.get("REPLICA_CHECK_SECONDS", "2")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
@@ -127,4 +134,16 @@ def engine_options(url: str) -> dict:
     if parsed.get_backend_name() == "postgresql":
         given = parsed.query.get("options", "")  # e.g. a search_path set in the URL is kept
         options["connect_args"] = {"options": " ".join(filter(None, (given, "-c jit=off")))}
+    return options
+
+
+def replica_engine_options(primary_url: str, replica_url: str) -> dict | None:
+    """Engine options for the read replica, or None: there is none, or the primary is not PostgreSQL."""
+    from sqlalchemy.engine import make_url
+
+    if not replica_url or make_url(primary_url).get_backend_name() != "postgresql":
+        return None
+    options = engine_options(replica_url)
+    # A replica that does not answer is skipped after this long, not after the system's TCP timeout.
+    options.setdefault("connect_args", {})["connect_timeout"] = 3
     return options

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import text
 
+from registry import replica
 from registry.extensions import db
 from registry.main import bp
 from registry.models import clock
@@ -48,7 +49,12 @@ def switch_language(code: str):
 
 @bp.route("/healthz")
 def healthz():
-    """Health check for a load balancer: the app answers and reaches its database (503 otherwise)."""
+    """Health check for a load balancer: the app answers and reaches its database (503 otherwise).
+
+    With a replica, also its state (ok, down, lagging, not_replica): a replica that is not ok is
+    skipped, reads go to the primary, and the app stays healthy.
+    """
+    replica.use_primary()
     db.session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}
+    return {"status": "ok", "database": "ok", **replica.status(current_app)}
 

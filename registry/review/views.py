@@ -15,6 +15,7 @@ from registry.forms import EmptyForm
 from registry.listing import filters_from_request, paginate
 from registry.models import ChangeRequest
 from registry.models.review import PENDING
+from registry.replica import primary_only
 from registry.review import bp
 from registry.review.forms import ApproveForm, ReturnForm
 from registry.services import RecordInvalid, review
@@ -56,6 +57,7 @@ def _deciding(requests: list[ChangeRequest]) -> set[int]:
 
 @bp.route("/<int:request_id>")
 @login_required
+@primary_only  # its trial run compares the counts before and after, both as the primary has them
 def detail(request_id: int):
     """A request: what it changes, what it would move, whether it is stale; its decision buttons; its history."""
     change = permissions.get_change_request_or_404(current_user, request_id)

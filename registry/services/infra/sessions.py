@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, func, select, update
 
+from registry import replica
 from registry.extensions import db
 from registry.models import LoginFailure, User, UserSession
 from registry.models.clock import utcnow
@@ -52,8 +53,9 @@ def user_for(token: str | None, user_id: int) -> User | None:
         db.session.commit()
         return None
     if now - row.last_seen_at > TOUCH_EVERY:
-        row.last_seen_at = now
-        db.session.commit()
+        with replica.bookkeeping():  # not the user's change: their reads may stay on the replica
+            row.last_seen_at = now
+            db.session.commit()
     return user
 
 
