@@ -141,6 +141,8 @@ class AgreementService(db.Model):
     """One service (服务内容) an agreement covers, from the fixed list."""
 
     __tablename__ = "agreement_services"
+    # The agreements covering a service: the referral share asks for them all at once.
+    __table_args__ = (Index("ix_agreement_services_service", "service", "agreement_id"),)
 
     agreement_id: Mapped[int] = mapped_column(
         ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True

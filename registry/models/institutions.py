@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     Date,
     DateTime,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    event,
     or_,
     text,
 )
@@ -112,3 +114,13 @@ class Institution(db.Model):
 
     def __repr__(self) -> str:
         return f"<Institution {self.code} {self.name}>"
+
+
+# What the compliance counts read of a host or of an agreement's medical party, found by id without
+# the wide row: at national size PostgreSQL then looks the hosts up one by one instead of walking the
+# whole table, and finds them in shared buffers (bench/README.md, 2026-12-08). SQLite finds a row by
+# its rowid as cheaply and has no INCLUDE, so the index is PostgreSQL's alone, created by DDL.
+STATE_INDEX = "ix_institutions_id_state"
+event.listen(Institution.__table__, "after_create", DDL(
+    f"CREATE INDEX {STATE_INDEX} ON institutions (id) "
+    "INCLUDE (kind, region_code, medical_type, opened_on, closed_on)").execute_if(dialect="postgresql"))

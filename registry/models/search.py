@@ -14,6 +14,7 @@ from sqlalchemy import DDL, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.extensions import db
+from registry.models.institutions import STATE_INDEX
 
 # Byte order on PostgreSQL, as on SQLite: a locale's collation would skip the spaces between syllables.
 SORT_KEY = String(600).with_variant(String(600, collation="C"), "postgresql")
@@ -58,5 +59,6 @@ event.listen(InstitutionSearchKey.__table__, "before_drop", DDL(SQLITE_DROP).exe
 
 
 def indexed_by_the_database(name: str) -> bool:
-    """Tables and indexes the DDL above creates, which the models do not describe (for Alembic)."""
-    return name == FTS_TABLE or name.startswith(f"{FTS_TABLE}_") or name == "ix_institution_search_keys_document"
+    """Tables and indexes DDL creates, which the models do not describe (for Alembic): the above, STATE_INDEX."""
+    return (name == FTS_TABLE or name.startswith(f"{FTS_TABLE}_")
+            or name in ("ix_institution_search_keys_document", STATE_INDEX))
