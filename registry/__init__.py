@@ -23,7 +23,7 @@ from registry.display import (
 from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
-from registry.services.infra import jobs
+from registry.services.infra import compliance_cache, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
     jobs.init_app(app)
+    compliance_cache.init_app(app)
 
     from registry.models import User
 
