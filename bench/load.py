@@ -19,6 +19,15 @@ Progress goes to stderr, the tables to stdout.
 
     .venv/bin/python bench/load.py [--duration 60] [--connections 32] [--threads 2]
         [--workers N] [--only dashboard,list,record,save,baseline] [--keep] [--profile]
+        [--mixed [--writers training,home,agreement]] [--cache-redis redis://HOST:PORT/DB]
+        [--database bench_load]
+
+`--mixed` runs each page (dashboard, list, record) without writes and then beside each writer,
+one save a second from another logged-in user: a training record (moves today's 培训 figure),
+a new home opened today, and an agreement ending today (both move the dashboard's shares). It
+prints the runs side by side: throughput and p95 with writes as ratios of those without (the
+aim of issue 14: ≥ 0.67 and ≤ 1.5×). `--cache-redis` serves the app with CACHE_REDIS_URL set
+(the compliance reports shared by the workers); without it each worker keeps its own.
 
 Needs `wrk` (`apt-get install wrk`). PostgreSQL: the database `bench_load` is created here
 (an old one is dropped first) and dropped at the end unless `--keep`; nothing else is
@@ -45,12 +54,14 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -86,9 +97,13 @@ from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 from registry.models import Agreement, Institution, Region  # noqa: E402
 from registry.services import users  # noqa: E402
-from registry.vocab import ELDERCARE, HEALTH  # noqa: E402
+from registry.vocab import ADMIN, ELDERCARE, HEALTH  # noqa: E402
 
 PG_DATABASE = "bench_load"
+WRITER = "bench-load-admin"  # --mixed: the writers' user (city-level administrator: homes and agreements)
+CACHE_PREFIX = "bench-load:"  # --cache-redis: the app's key prefix, whose keys are removed before and after
+AIM_MIXED_RPS, AIM_MIXED_P95 = 0.67, 1.5  # issue 14: with writes, ≥ 0.67 of the throughput, p95 ≤ 1.5×
+REGISTRY_ZONE = "Asia/Shanghai"
 SIZE = province_bench.SIZES["province"]
 USERNAME = "bench-load-weijian"
 USER_AGENT = "bench-load/1 (wrk)"  # the same for login and wrk: Flask-Login's "strong" protection
@@ -192,6 +207,7 @@ class Fixture:
     baseline_code: str
     counts: dict[str, int]
     password: str
+    writer_password: str
 
 
 def build(url: str, secret_key: str, seed: str) -> Fixture:
@@ -217,6 +233,9 @@ def build(url: str, secret_key: str, seed: str) -> Fixture:
             password = "Bench-" + secrets.token_urlsafe(18)
             users.create(USERNAME, password, HEALTH, None, full_name="【基准】压测卫健用户",
                          must_change_password=False)
+            writer_password = "Bench-" + secrets.token_urlsafe(18)
+            users.create(WRITER, writer_password, ADMIN, None, full_name="【基准】压测写入用户",
+                         must_change_password=False)
             db.session.commit()
 
             # The record page: an operating home of the listed district with the most agreements.
@@ -235,7 +254,7 @@ def build(url: str, secret_key: str, seed: str) -> Fixture:
         finally:
             db.session.remove()
             db.engine.dispose()
-    return Fixture(home_id, home_agreements, baseline_code, counts, password)
+    return Fixture(home_id, home_agreements, baseline_code, counts, password, writer_password)
 
 
 # --- servers --------------------------------------------------------------------------------
@@ -335,14 +354,14 @@ class Login:
     save_token: str  # the CSRF token of the training form (tied to that session, no time limit)
 
 
-def log_in(base: str, password: str) -> Login:
+def log_in(base: str, password: str, username: str = USERNAME) -> Login:
     """Log in once through the login form; then open the training form for its CSRF token."""
     with requests.Session() as http:
         http.headers["User-Agent"] = USER_AGENT
         page = http.get(base + "/login", timeout=30)
         page.raise_for_status()
         answer = http.post(base + "/login", data={
-            "csrf_token": csrf_token(page.text), "username": USERNAME, "password": password,
+            "csrf_token": csrf_token(page.text), "username": username, "password": password,
         }, allow_redirects=False, timeout=30)
         if answer.status_code != 302 or "/login" in answer.headers.get("Location", ""):
             raise RuntimeError(f"login failed: {answer.status_code}")
@@ -396,7 +415,7 @@ class Endpoint:
 
 def endpoints(fixture: Fixture) -> list[Endpoint]:
     training = {
-        "version": "", "held_on": date.today().isoformat(), "organiser": "【基准】压测培训",
+        "version": "", "held_on": registry_today().isoformat(), "organiser": "【基准】压测培训",
         "region_code": LIST_REGION, "medical_nursing": "3", "caregivers": "5", "note": "bench/load.py",
     }
     return [
@@ -784,6 +803,162 @@ def report(runs: list[Run], quiet: dict[str, Unloaded], fixture: Fixture, args: 
     print(run_time(total_s))
 
 
+# --- under writes (--mixed) ----------------------------------------------------------------
+
+WRITERS = ("training", "home", "agreement")
+
+
+def registry_today() -> date:
+    """The registry's day (Maoming's), whatever zone this machine keeps: a save dated today is dated so."""
+    return datetime.now(ZoneInfo(REGISTRY_ZONE)).date()
+
+
+class Writer(threading.Thread):
+    """One save a second beside a wrk run, from another user's session: what a register in use sees.
+
+    `training`: a training record held today (moves today's 培训 figure); `home`: a home opened
+    today in the listed district (moves the 签约率 denominators); `agreement`: an agreement of
+    another home ends today (moves its numerators). Each save must answer 302 to a page, not the form.
+    """
+
+    def __init__(self, kind: str, base: str, login: Login, agreements: list[tuple[int, int]]):
+        super().__init__(daemon=True)
+        self.kind, self.base, self.login, self.agreements = kind, base, login, agreements
+        self.stopped = threading.Event()
+        self.saved, self.failed, self.seconds = 0, 0, 0.0
+
+    def _request(self) -> tuple[str, dict[str, str]]:
+        today, number = registry_today().isoformat(), secrets.token_hex(4)
+        if self.kind == "training":
+            return "/training/new", {"version": "", "held_on": today, "organiser": f"【基准】写入培训{number}",
+                                     "region_code": LIST_REGION, "medical_nursing": "3", "caregivers": "5",
+                                     "note": "bench/load.py --mixed"}
+        if self.kind == "home":
+            return "/institutions/new?kind=eldercare", {
+                "name": f"【基准】写入养老院{number}", "uscc": "", "region_code": LIST_REGION, "address": "",
+                "lat": "", "lon": "", "ownership": "", "opened_on": today, "filing_no": "", "host_code": "",
+                "beds_total": "50", "beds_nursing": "", "rating": ""}
+        agreement_id, version = self.agreements.pop()
+        return f"/agreements/{agreement_id}/terminate", {"terminated_on": today, "version": str(version)}
+
+    def run(self) -> None:
+        due = time.monotonic()
+        with requests.Session() as http:
+            http.headers.update(_headers(self.login.cookie))
+            while not self.stopped.wait(max(0.0, due - time.monotonic())):
+                path, form = self._request()
+                started = time.perf_counter()
+                try:
+                    answer = http.post(self.base + path, data=form | {"csrf_token": self.login.save_token},
+                                       allow_redirects=False, timeout=60)
+                    ok = answer.status_code == 302 and "/login" not in answer.headers.get("Location", "")
+                except requests.RequestException:
+                    ok = False
+                self.seconds += time.perf_counter() - started
+                self.saved, self.failed = self.saved + ok, self.failed + (not ok)
+                due += 1.0
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+
+def agreements_to_end(url: str, spared_home: int, count: int) -> list[tuple[int, int]]:
+    """(id, version) of agreements in force today, none of the record page's home: the writer ends them."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        try:
+            return [tuple(row) for row in db.session.execute(
+                select(Agreement.id, Agreement.version)
+                .where(Agreement.in_force_on(registry_today()), Agreement.eldercare_id != spared_home)
+                .order_by(Agreement.id).limit(count))]
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+@dataclass
+class MixedRun:
+    run: Run
+    writer: str  # "" for the run without writes
+    saved: int = 0
+    failed: int = 0
+    save_ms: float = 0.0
+
+
+def run_mixed(app: Server, login: Login, writer_login: Login, pages: list[Endpoint], args: argparse.Namespace,
+              folder: Path, groups: dict[str, Callable[[], list[int]]], url: str, home_id: int) -> list[MixedRun]:
+    """Each page alone, then beside each writer; the server drained between runs."""
+    agreements = agreements_to_end(url, home_id, (args.duration + 5) * len(pages) + 10)
+    runs = []
+    for endpoint in pages:
+        for kind in ("", *args.writers):
+            writer = Writer(kind, app.base, writer_login, agreements) if kind else None
+            if writer:
+                progress(f"  beside it: one {kind} save a second")
+                writer.start()
+            try:
+                run = run_wrk(endpoint, app.base, login, args, folder, groups)
+            finally:
+                if writer:
+                    writer.stop()
+            done = MixedRun(run, kind)
+            if writer:
+                done.saved, done.failed = writer.saved, writer.failed
+                done.save_ms = writer.seconds / max(1, writer.saved + writer.failed) * 1000
+            runs.append(done)
+            progress(f"  {run.rps:,.1f} req/s, p95 {run.p95:,.1f} ms"
+                     + (f"; {done.saved} saves, {done.failed} failed" if writer else ""))
+            progress(f"  {app.name} drained its queue in {app.drain():.1f} s")
+    return runs
+
+
+MIXED_HEADERS = ("page", "writes beside it", "req/s", "p50 ms", "p95 ms", "errors", "saves ok/failed",
+                 "save ms", "req/s ÷ alone", "p95 ÷ alone", "aim ≥ 0.67 and ≤ 1.5×")
+
+
+def report_mixed(runs: list[MixedRun], fixture: Fixture, args: argparse.Namespace, background: float,
+                 total_s: float) -> None:
+    cache = "shared in Redis (CACHE_REDIS_URL)" if args.cache_redis else "each worker its own (in-process)"
+    print(f"Pages under writes at province size ({fixture.counts['institutions']:,} institutions, "
+          f"{fixture.counts['agreements']:,} agreements) on PostgreSQL; gunicorn -w {args.workers} (sync); "
+          f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per run, each page first alone, "
+          f"then beside one save a second; compliance reports: {cache}.")
+    print(f"Before the runs, other processes kept {background:.2f} of the {os.cpu_count()} cores busy.")
+    print()
+    rows = []
+    for done in runs:
+        run = done.run
+        alone = next(m.run for m in runs if m.run.endpoint.key == run.endpoint.key and not m.writer)
+        rps_ratio = run.rps / alone.rps if alone.rps else 0.0
+        p95_ratio = run.p95 / alone.p95 if alone.p95 else float("inf")
+        met = "—" if not done.writer else (
+            "yes" if rps_ratio >= AIM_MIXED_RPS and p95_ratio <= AIM_MIXED_P95 else "NO")
+        rows.append([run.endpoint.key, done.writer or "none", f"{run.rps:,.1f}", f"{run.p50:,.1f}",
+                     f"{run.p95:,.1f}", str(run.errors),
+                     f"{done.saved}/{done.failed}" if done.writer else "—",
+                     f"{done.save_ms:,.0f}" if done.writer else "—",
+                     f"{rps_ratio:.2f}" if done.writer else "1", f"{p95_ratio:.2f}×" if done.writer else "1×",
+                     met])
+    print_table(MIXED_HEADERS, rows, {2, 3, 4, 5, 6, 7, 8, 9})
+    print()
+    print_table(("page", "writes beside it", "machine busy", "gunicorn", "PostgreSQL", "other", "CPU ms/request",
+                 "load avg"),
+                [[m.run.endpoint.key, m.writer or "none", f"{m.run.cpu['machine_busy']:.0%}",
+                  f"{m.run.cpu['gunicorn']:.2f}", f"{m.run.cpu['postgres']:.2f}", f"{m.run.cpu['other']:.2f}",
+                  f"{cpu_ms(m.run):,.1f}", f"{m.run.cpu['loadavg']:.1f}"] for m in runs], set(range(2, 8)))
+    print(run_time(total_s))
+
+
+def clear_cache(url: str) -> None:
+    """Remove the benchmark's own keys (CACHE_PREFIX) from the Redis of `--cache-redis`."""
+    import redis
+
+    store = redis.Redis.from_url(url)
+    for key in store.scan_iter(f"{CACHE_PREFIX}*"):
+        store.delete(key)
+
+
 # --- main -----------------------------------------------------------------------------------
 
 KEYS = ("baseline", "dashboard", "list", "record", "save")
@@ -801,10 +976,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database bench_load")
     parser.add_argument("--profile", action="store_true",
                         help="print the full cProfile of one request of each page that misses the aim (stderr)")
+    parser.add_argument("--mixed", action="store_true",
+                        help="each page (dashboard, list, record) alone, then beside one save a second")
+    parser.add_argument("--writers", default=",".join(WRITERS), help="--mixed: comma-separated: " + ",".join(WRITERS))
+    parser.add_argument("--cache-redis", default="", metavar="URL",
+                        help="serve with CACHE_REDIS_URL=URL (compliance reports shared by the workers)")
+    parser.add_argument("--database", default=PG_DATABASE, help="the PostgreSQL database made (bench_…)")
     parser.add_argument("--seed", default="63", help="random seed of the register (as bench/compliance.py)")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL server URL, without a database")
     args = parser.parse_args(argv)
     args.only = comma_list(parser, args.only, KEYS, "endpoint")
+    args.writers = comma_list(parser, args.writers, WRITERS, "writer")
+    if not args.database.startswith("bench_"):
+        parser.error("--database must start with bench_ (it is dropped and made again)")
     if min(args.duration, args.connections, args.threads, args.workers) < 1:
         parser.error("--duration, --connections, --threads and --workers must be at least 1")
     if args.connections < args.threads:
@@ -821,7 +1005,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", "SECRET_KEY is not set")
     secret_key = secrets.token_hex(32)
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    database = ScratchDatabase(args.pg_server, PG_DATABASE)
+    database = ScratchDatabase(args.pg_server, args.database)
     servers: list[Server] = []
     runs: list[Run] = []
     try:
@@ -829,15 +1013,29 @@ def main(argv: list[str] | None = None) -> int:
                  f"{SIZE.agreements:,} agreements")
         fixture = build(database.url, secret_key, args.seed)
         env = os.environ | {"DATABASE_URL": database.url, "SECRET_KEY": secret_key}
+        if args.cache_redis:
+            clear_cache(args.cache_redis)
+            env |= {"CACHE_REDIS_URL": args.cache_redis, "CACHE_KEY_PREFIX": CACHE_PREFIX}
         (folder / "baseline_app.py").write_text(BASELINE_APP)
         app = Server("app", "wsgi:app", args.workers, env, folder / "app.log")
         servers.append(app)
-        baseline = Server("baseline", "baseline_app:app", args.workers, env, folder / "baseline.log",
-                          chdir=folder, health=f"/one?code={fixture.baseline_code}")
-        servers.append(baseline)
         login = log_in(app.base, fixture.password)
         progress(f"  logged in as {USERNAME} (city-level health); record page: home {fixture.home_id} "
                  f"with {fixture.home_agreements} agreements")
+        if args.mixed:
+            pages = [e for e in endpoints(fixture) if e.key in ("dashboard", "list", "record") and e.key in args.only]
+            writer_login = log_in(app.base, fixture.writer_password, WRITER)
+            groups = {"gunicorn": app.pids, "postgres": lambda: backend_pids(database)}
+            idle = CpuMeter(groups).start()
+            time.sleep(3)
+            background = idle.stop()["other"]
+            mixed = run_mixed(app, login, writer_login, pages, args, folder, groups, database.url,
+                              fixture.home_id)
+            report_mixed(mixed, fixture, args, background, elapsed())
+            return 0
+        baseline = Server("baseline", "baseline_app:app", args.workers, env, folder / "baseline.log",
+                          chdir=folder, health=f"/one?code={fixture.baseline_code}")
+        servers.append(baseline)
         chosen = [e for e in endpoints(fixture) if e.key in args.only]
         for endpoint in chosen:
             if endpoint.form:
@@ -869,10 +1067,12 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.stop()
         database.close(args.keep)
+        if args.cache_redis:
+            clear_cache(args.cache_redis)
         if args.keep:
-            progress(f"kept PostgreSQL database {PG_DATABASE} ({database.url})")
+            progress(f"kept PostgreSQL database {args.database} ({database.url})")
         else:
-            progress(f"dropped PostgreSQL database {PG_DATABASE}")
+            progress(f"dropped PostgreSQL database {args.database}")
         shutil.rmtree(folder, ignore_errors=True)
     return 0
 
