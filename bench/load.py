@@ -824,7 +824,7 @@ class Writer(threading.Thread):
     def __init__(self, kind: str, base: str, login: Login, agreements: list[tuple[int, int]]):
         super().__init__(daemon=True)
         self.kind, self.base, self.login, self.agreements = kind, base, login, agreements
-        self.stopped = threading.Event()
+        self.stopped, self.lock = threading.Event(), threading.Lock()
         self.saved, self.failed, self.seconds = 0, 0, 0.0
 
     def _request(self) -> tuple[str, dict[str, str]]:
@@ -842,21 +842,26 @@ class Writer(threading.Thread):
         return f"/agreements/{agreement_id}/terminate", {"terminated_on": today, "version": str(version)}
 
     def run(self) -> None:
-        due = time.monotonic()
-        with requests.Session() as http:
-            http.headers.update(_headers(self.login.cookie))
-            while not self.stopped.wait(max(0.0, due - time.monotonic())):
-                path, form = self._request()
-                started = time.perf_counter()
-                try:
-                    answer = http.post(self.base + path, data=form | {"csrf_token": self.login.save_token},
-                                       allow_redirects=False, timeout=60)
-                    ok = answer.status_code == 302 and "/login" not in answer.headers.get("Location", "")
-                except requests.RequestException:
-                    ok = False
-                self.seconds += time.perf_counter() - started
-                self.saved, self.failed = self.saved + ok, self.failed + (not ok)
-                due += 1.0
+        """A save each second on the clock, each in a thread of its own: a slow save does not delay the next."""
+        due, saves = time.monotonic(), []
+        while not self.stopped.wait(max(0.0, due - time.monotonic())):
+            saves.append(threading.Thread(target=self._save, args=self._request(), daemon=True))
+            saves[-1].start()
+            due += 1.0
+        for save in saves:
+            save.join()
+
+    def _save(self, path: str, form: dict[str, str]) -> None:
+        started = time.perf_counter()
+        try:
+            answer = requests.post(self.base + path, data=form | {"csrf_token": self.login.save_token},
+                                   headers=_headers(self.login.cookie), allow_redirects=False, timeout=60)
+            ok = answer.status_code == 302 and "/login" not in answer.headers.get("Location", "")
+        except requests.RequestException:
+            ok = False
+        with self.lock:
+            self.seconds += time.perf_counter() - started
+            self.saved, self.failed = self.saved + ok, self.failed + (not ok)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -875,6 +880,59 @@ def agreements_to_end(url: str, spared_home: int, count: int) -> list[tuple[int,
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def view_costs(url: str, secret_key: str, fixture: Fixture, cache_redis: str) -> list[tuple[str, float, float]]:
+    """One dashboard view in-process, no load: cached, after a save dated today, after one dated 2018.
+
+    (label, median ms, statements) of UNLOADED_RUNS views, each after its own save: the cost a
+    write puts on the next view of each worker (each server, with --cache-redis), which the
+    runs under load spread over. A save dated 2018 moves every day the dashboard shows: what
+    every save cost before saves carried the first day they affect.
+    """
+    config = {"SECRET_KEY": secret_key, "SQLALCHEMY_DATABASE_URI": url}
+    if cache_redis:
+        config |= {"CACHE_REDIS_URL": cache_redis, "CACHE_KEY_PREFIX": CACHE_PREFIX}
+    app = create_app(config)
+    with app.app_context():
+        engine = db.engine
+    reader, writer = app.test_client(), app.test_client()
+    tokens = {}
+    for client, username, password in ((reader, USERNAME, fixture.password),
+                                       (writer, WRITER, fixture.writer_password)):
+        client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+        page = client.get("/login").get_data(as_text=True)
+        answer = client.post("/login", data={"csrf_token": csrf_token(page), "username": username,
+                                             "password": password})
+        assert answer.status_code == 302, answer.status_code
+        tokens[username] = csrf_token(client.get("/training/new").get_data(as_text=True))
+
+    def save(held_on: date) -> None:
+        answer = writer.post("/training/new", data={
+            "csrf_token": tokens[WRITER], "version": "", "held_on": held_on.isoformat(),
+            "organiser": "【基准】单次计时", "region_code": LIST_REGION, "medical_nursing": "1", "caregivers": "1",
+            "note": "bench/load.py --mixed"})
+        assert answer.status_code == 302, answer.status_code
+
+    def timed(before: Callable[[], None] | None) -> tuple[float, float]:
+        samples = []
+        for _ in range(UNLOADED_RUNS):
+            if before:
+                before()
+            with statement_timer(engine) as timings:
+                started = time.perf_counter()
+                assert reader.get("/compliance").status_code == 200
+                samples.append(((time.perf_counter() - started) * 1000, len(timings)))
+        samples.sort()
+        return samples[len(samples) // 2]
+
+    try:
+        reader.get("/compliance")
+        return [("cached (no write since the last view)", *timed(None)),
+                ("after a save dated today", *timed(lambda: save(registry_today()))),
+                ("after a save dated 2018 (moves every day shown)", *timed(lambda: save(date(2018, 6, 30))))]
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -917,8 +975,8 @@ MIXED_HEADERS = ("page", "writes beside it", "req/s", "p50 ms", "p95 ms", "error
                  "save ms", "req/s ÷ alone", "p95 ÷ alone", "aim ≥ 0.67 and ≤ 1.5×")
 
 
-def report_mixed(runs: list[MixedRun], fixture: Fixture, args: argparse.Namespace, background: float,
-                 total_s: float) -> None:
+def report_mixed(runs: list[MixedRun], costs: list[tuple[str, float, float]], fixture: Fixture,
+                 args: argparse.Namespace, background: float, total_s: float) -> None:
     cache = "shared in Redis (CACHE_REDIS_URL)" if args.cache_redis else "each worker its own (in-process)"
     print(f"Pages under writes at province size ({fixture.counts['institutions']:,} institutions, "
           f"{fixture.counts['agreements']:,} agreements) on PostgreSQL; gunicorn -w {args.workers} (sync); "
@@ -947,6 +1005,13 @@ def report_mixed(runs: list[MixedRun], fixture: Fixture, args: argparse.Namespac
                 [[m.run.endpoint.key, m.writer or "none", f"{m.run.cpu['machine_busy']:.0%}",
                   f"{m.run.cpu['gunicorn']:.2f}", f"{m.run.cpu['postgres']:.2f}", f"{m.run.cpu['other']:.2f}",
                   f"{cpu_ms(m.run):,.1f}", f"{m.run.cpu['loadavg']:.1f}"] for m in runs], set(range(2, 8)))
+    print()
+    print(f"One dashboard view at a time, in-process, each after its own save (median of {UNLOADED_RUNS}):")
+    print()
+    cached = costs[0][1]
+    print_table(("view", "ms", "statements", "÷ cached"),
+                [[label, f"{ms:,.1f}", str(statements), f"{ms / cached:.1f}×"] for label, ms, statements in costs],
+                {1, 2, 3})
     print(run_time(total_s))
 
 
@@ -1031,7 +1096,12 @@ def main(argv: list[str] | None = None) -> int:
             background = idle.stop()["other"]
             mixed = run_mixed(app, login, writer_login, pages, args, folder, groups, database.url,
                               fixture.home_id)
-            report_mixed(mixed, fixture, args, background, elapsed())
+            for server in servers:
+                server.stop()
+            servers.clear()
+            progress("timing one dashboard view after each kind of save, in-process (no load)")
+            costs = view_costs(database.url, secret_key, fixture, args.cache_redis)
+            report_mixed(mixed, costs, fixture, args, background, elapsed())
             return 0
         baseline = Server("baseline", "baseline_app:app", args.workers, env, folder / "baseline.log",
                           chdir=folder, health=f"/one?code={fixture.baseline_code}")

@@ -601,6 +601,21 @@ def test_each_server_shows_the_others_write_on_its_next_view(request, servers, r
 
 @pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
 @pytest.mark.parametrize("servers", ["redis"], indirect=True)
+def test_redis_keeps_one_report_a_day_however_many_saves(servers, register, computes):
+    first, second = servers
+    for caregivers in range(1, 4):
+        form = {"held_on": "2022-05-01", "organiser": "市民政局", "region_code": MAONAN,
+                "medical_nursing": "0", "caregivers": str(caregivers), "note": ""}
+        assert second.post("/training/new", data=form).status_code == 302
+        assert view(first).cell("trained_in_year", MAONAN) == str(caregivers * (caregivers + 1) // 2)
+    prefix = first.application.config["CACHE_KEY_PREFIX"]
+    reports = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"{prefix}compliance:report:*"))
+    assert len(reports) == len(YEAR_ENDS)
+    assert sorted(computes) == sorted(YEAR_ENDS + [Y2022, Y2022])
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
+@pytest.mark.parametrize("servers", ["redis"], indirect=True)
 def test_servers_asking_at_once_wait_for_one_computation(servers, register, computes):
     computes.pause = 0.2
     start = threading.Barrier(len(servers))

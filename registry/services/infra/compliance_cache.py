@@ -120,7 +120,7 @@ def first_day_changed_since(state: tuple) -> date:
 
 @dataclass(frozen=True)
 class Stamp:
-    """A day's report: the state it was computed at (its key) and the newest state it is known to hold at."""
+    """A day's report: the state it was computed at, and the newest state it is known to hold at."""
 
     computed: tuple
     holds_at: tuple
@@ -130,20 +130,27 @@ def _stamp_key(target_set_id: str, day: date) -> str:
     return f"compliance:stamp:{target_set_id}:{day.isoformat()}"
 
 
-def _report_key(target_set_id: str, day: date, state: tuple) -> str:
-    newest, at, count = state or (0, None, 0)
-    return f"compliance:report:{target_set_id}:{day.isoformat()}:{newest}:{at.isoformat() if at else ''}:{count}"
+def _report_key(target_set_id: str, day: date) -> str:
+    """One report a day and target set: a new computation replaces the last (the shared cache stays small)."""
+    return f"compliance:report:{target_set_id}:{day.isoformat()}"
 
 
-def _load(key: str) -> compliance.Report | None:
-    """A report from this process's decoded ones, else from the shared cache."""
+def _load(target_set_id: str, day: date, computed: tuple) -> compliance.Report | None:
+    """The report computed at `computed`: decoded in this process already, else from the shared cache."""
     local = current_app.extensions["compliance_reports"]
-    report = local.get(key)
+    report = local.get((target_set_id, day, computed))
     if report is None:
-        report = cache.get(key)
-        if report is not None:
-            local.put(key, report)
+        stored = cache.get(_report_key(target_set_id, day))
+        if stored is not None and stored[0] == computed:  # else replaced meanwhile by another computation
+            report = stored[1]
+            local.put((target_set_id, day, computed), report)
     return report
+
+
+def _store(target_set_id: str, day: date, state: tuple, report: compliance.Report) -> None:
+    current_app.extensions["compliance_reports"].put((target_set_id, day, state), report)
+    cache.set_many({_report_key(target_set_id, day): (state, report),
+                    _stamp_key(target_set_id, day): Stamp(state, state)})
 
 
 def _known(days: Sequence[date], target_set_id: str, state: tuple) -> dict[date, compliance.Report]:
@@ -157,7 +164,7 @@ def _known(days: Sequence[date], target_set_id: str, state: tuple) -> dict[date,
     for day, stamp in stamps.items():
         if stamp is None or (stamp.holds_at != state and first_changed[stamp.holds_at] <= day):
             continue
-        report = _load(_report_key(target_set_id, day, stamp.computed))
+        report = _load(target_set_id, day, stamp.computed)
         if report is not None:
             found[day] = report
             if stamp.holds_at != state:
@@ -189,10 +196,8 @@ def reports(days: Sequence[date], target_set_id: str = compliance.DEFAULT_TARGET
         with _computing():
             found |= _known(missing, target_set_id, state)  # computed meanwhile by another worker
             for day in (day for day in missing if day not in found):
-                report = found[day] = compliance.compute(day, target_set_id)
-                key = _report_key(target_set_id, day, state)
-                current_app.extensions["compliance_reports"].put(key, report)
-                cache.set_many({key: report, _stamp_key(target_set_id, day): Stamp(state, state)})
+                found[day] = compliance.compute(day, target_set_id)
+                _store(target_set_id, day, state, found[day])
     return [found[day] for day in days]
 
 
