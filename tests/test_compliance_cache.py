@@ -48,10 +48,10 @@ def computes(monkeypatch) -> Computes:
     """The days `compliance.compute` is called for, while the test runs."""
     calls = Computes(compliance.compute)
 
-    def spy(day: date, target_set_id: str = compliance.DEFAULT_TARGET_SET) -> compliance.Report:
+    def spy(day: date, target_set_id: str = compliance.DEFAULT_TARGET_SET, known=None) -> compliance.Report:
         calls.append(day)
         time.sleep(calls.pause)
-        return calls.fresh(day, target_set_id)
+        return calls.fresh(day, target_set_id, known)
 
     monkeypatch.setattr(compliance, "compute", spy)
     return calls
@@ -462,9 +462,44 @@ def test_a_write_recomputes_only_the_days_it_can_move_and_every_figure_holds(app
         fresh = [computes.fresh(day) for day in YEAR_ENDS]
     for key in compliance.INDICATORS:
         assert page.data["indicators"][key]["series"] == [r.figure(key, "city").value for r in fresh], key
-    assert page.data["indicators"]["agreement_coverage"]["regions"] == {
-        code: fresh[-1].figure("agreement_coverage", code).value for code in page.data["indicators"][
-            "agreement_coverage"]["regions"]}
+        regions = page.data["indicators"][key]["regions"]
+        assert regions == {code: fresh[-1].figure(key, code).value for code in regions}, key
+
+
+@pytest.fixture()
+def counted(monkeypatch) -> list[str]:
+    """The indicators whose figures are counted, while the test runs."""
+    calls: list[str] = []
+    real = compliance.Indicator.figures
+
+    def spy(indicator, day, regions):
+        calls.append(indicator.key)
+        return real(indicator, day, regions)
+
+    monkeypatch.setattr(compliance.Indicator, "figures", spy)
+    return calls
+
+
+@pytest.mark.parametrize(("name", "recounted"), [
+    ("training created", {"trained_in_year"}),
+    ("agreement terminated", {"referral_coverage", "agreement_coverage"}),
+    ("institution edited", set(compliance.INDICATORS) - {"trained_in_year"}),
+    ("target edited", set(compliance.INDICATORS)),
+])
+def test_a_recomputed_day_recounts_only_the_indicators_counting_what_changed(app, client, register, health,
+                                                                            counted, name, recounted, tmp_path):
+    view(client)
+    with app.app_context():
+        WRITES[name](register, tmp_path)
+        db.session.commit()
+    counted.clear()
+    page = view(client)
+    assert set(counted) == recounted
+    with app.app_context():
+        fresh = compliance.compute(date.fromisoformat(DAY))
+    for key in compliance.INDICATORS:
+        assert page.data["indicators"][key]["regions"] == {
+            code: fresh.figure(key, code).value for code in page.data["indicators"][key]["regions"]}, key
 
 
 def test_a_save_dated_today_leaves_the_past_year_ends_cached(client, register, admin, computes):

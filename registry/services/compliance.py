@@ -11,7 +11,7 @@ The dashboard, the drill-down, the workbook, the CLI and the API all ask it.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.util import find_tables
 
 from registry.extensions import db
 from registry.models import (
@@ -126,6 +127,14 @@ class Indicator:
     clause: str
     help: Any  # who counts, as the drill-down explains it
     missing_help: Any = None  # what the shortfall list holds; None when there is none
+
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """The tables its count reads (aliases by their base table): a change elsewhere leaves its figures."""
+        population = self.population(date.min)
+        clauses = [population.query] + ([population.counted] if population.counted is not None else [])
+        found = [table for clause in clauses for table in find_tables(clause, include_aliases=True)]
+        return frozenset(getattr(table, "element", table).name for table in found)
 
     @property
     def has_missing(self) -> bool:
@@ -506,10 +515,16 @@ class Report:
         }
 
 
-def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
-    """Every indicator of docs/indicators.md on `day`, per region and for the city, with the targets."""
+def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET,
+            known: Mapping[str, dict[str, Figure]] | None = None) -> Report:
+    """Every indicator of docs/indicators.md on `day`, per region and for the city, with the targets.
+
+    `known`: figures of indicators still standing (from an earlier report of the day), not counted again.
+    """
     regions = tuple(RegionRow.of(r) for r in db.session.scalars(select(Region).order_by(Region.position)))
-    figures = {key: indicator.figures(day, regions) for key, indicator in INDICATORS.items()}
+    known = known or {}
+    figures = {key: known[key] if key in known else indicator.figures(day, regions)
+               for key, indicator in INDICATORS.items()}
     target_set = db.session.get(TargetSet, target_set_id)
     if target_set is None:
         return Report(day, None, regions, figures)

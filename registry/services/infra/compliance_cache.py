@@ -7,9 +7,11 @@ records an audit event in the same transaction. Logins and refused requests leav
 
 Each event also carries the first day whose figures it can move (`AuditEvent.affects_from`): a
 save dated today leaves the past year-ends as they were. So a report is kept with a stamp, the
-state at which it was last known to hold; when the fingerprint has moved, one statement reads the
-earliest day the events since the stamp affect, and only the days on or after it are computed
-again. Back-dated changes, targets, regions and imports affect every day.
+state at which it was last known to hold; when the fingerprint has moved, the events since the
+stamp are read by table with the first day each table's changes move, and a day's report is
+computed again only when one of them is on or before it — and then only the indicators that
+count a changed table (a training record recounts 培训 alone), the others' figures kept.
+Back-dated changes, targets, regions and imports affect every day and every indicator.
 
 Reports and stamps live in Flask-Caching: Redis when `CACHE_REDIS_URL` is set, so that every
 worker of every app server shares them and a report is computed once per change under a Redis
@@ -43,6 +45,8 @@ WINDOW = 1000
 KEEP_SECONDS = 7 * 24 * 3600  # a report nobody asked for in a week leaves the shared cache
 LOCK_SECONDS = 60  # a lock held by a worker that died frees itself after this
 WAIT_SECONDS = 30  # how long a worker waits for another's computation before computing itself
+ANY = "*"  # first_days_changed_since: a change that may move anything
+COUNTED = frozenset().union(*(indicator.reads for indicator in compliance.INDICATORS.values()))
 
 
 class LRU:
@@ -100,22 +104,36 @@ def fingerprint() -> tuple:
     return tuple(row) if row is not None else ()
 
 
-def first_day_changed_since(state: tuple) -> date:
-    """The first day whose figures may differ from what they were at `state` (date.max: none).
+def first_days_changed_since(state: tuple) -> dict[str, date]:
+    """For each table changed since `state`, the first day whose figures its changes may move.
 
-    One statement: the events newer than `state`'s newest, and whether its newest is still the
-    event it was (a restore reuses ids) and its window still holds as many (a late commit).
+    Two statements: whether `state`'s newest event is still the event it was (a restore reuses
+    ids) and its window still holds as many (a late commit) — else anything may have moved
+    (ANY) — and the newer events' first days by table.
     """
     newest, at, count = state or (0, None, 0)
-    since = select(func.min(AuditEvent.affects_from), func.count(AuditEvent.id) - func.count(
-        AuditEvent.affects_from)).where(REGISTER_EVENTS, AuditEvent.id > newest).subquery()
     same = select(AuditEvent.at).where(AuditEvent.id == newest).scalar_subquery()
     window = select(func.count(AuditEvent.id)).where(
         REGISTER_EVENTS, AuditEvent.id > newest - WINDOW, AuditEvent.id <= newest).scalar_subquery()
-    earliest, unknown, at_now, count_now = db.session.execute(select(*since.c, same, window)).one()
-    if unknown or at_now != at or count_now != count:
-        return date.min
-    return earliest if earliest is not None else date.max
+    if tuple(db.session.execute(select(same, window)).one()) != (at, count):
+        return {ANY: date.min}
+    rows = db.session.execute(
+        select(AuditEvent.entity, func.min(AuditEvent.affects_from),
+               func.count(AuditEvent.id) - func.count(AuditEvent.affects_from))
+        .where(REGISTER_EVENTS, AuditEvent.id > newest).group_by(AuditEvent.entity))
+    return {entity: date.min if unknown else first for entity, first, unknown in rows}
+
+
+def moved(changes: dict[str, date], day: date) -> frozenset[str]:
+    """The indicators whose figures on `day` the changes may have moved.
+
+    A change to a table an indicator counts moves that indicator; a change to anything else
+    (targets, regions, an import as a whole) may move any figure or target, so every one.
+    """
+    touched = {table for table, first in changes.items() if first <= day}
+    if touched - COUNTED:
+        return frozenset(compliance.INDICATORS)
+    return frozenset(key for key, indicator in compliance.INDICATORS.items() if indicator.reads & touched)
 
 
 @dataclass(frozen=True)
@@ -153,25 +171,37 @@ def _store(target_set_id: str, day: date, state: tuple, report: compliance.Repor
                     _stamp_key(target_set_id, day): Stamp(state, state)})
 
 
-def _known(days: Sequence[date], target_set_id: str, state: tuple) -> dict[date, compliance.Report]:
+@dataclass
+class Lookup:
+    """What the cache holds for some days: the reports that hold, and for the others what can be kept."""
+
+    found: dict[date, compliance.Report]
+    # day → the figures of its last report that no change since has moved
+    standing: dict[date, dict[str, compliance.Figure]]
+
+
+def _known(days: Sequence[date], target_set_id: str, state: tuple) -> Lookup:
     """The reports of `days` that hold at `state`, from the cache; their stamps are brought up to `state`."""
     stamps = dict(zip(days, cache.get_many(*[_stamp_key(target_set_id, day) for day in days]), strict=True))
-    first_changed = {}  # one statement per stamp state, usually one in all
+    changes = {}  # two statements per stamp state, usually one state in all
     for stamp in stamps.values():
-        if stamp is not None and stamp.holds_at != state and stamp.holds_at not in first_changed:
-            first_changed[stamp.holds_at] = first_day_changed_since(stamp.holds_at)
-    found, restamped = {}, {}
+        if stamp is not None and stamp.holds_at != state and stamp.holds_at not in changes:
+            changes[stamp.holds_at] = first_days_changed_since(stamp.holds_at)
+    lookup, restamped = Lookup({}, {}), {}
     for day, stamp in stamps.items():
-        if stamp is None or (stamp.holds_at != state and first_changed[stamp.holds_at] <= day):
+        report = _load(target_set_id, day, stamp.computed) if stamp is not None else None
+        if report is None:
             continue
-        report = _load(target_set_id, day, stamp.computed)
-        if report is not None:
-            found[day] = report
-            if stamp.holds_at != state:
-                restamped[_stamp_key(target_set_id, day)] = Stamp(stamp.computed, state)
+        indicators = moved(changes[stamp.holds_at], day) if stamp.holds_at != state else frozenset()
+        if indicators:
+            lookup.standing[day] = {k: f for k, f in report.figures.items() if k not in indicators}
+            continue
+        lookup.found[day] = report
+        if stamp.holds_at != state:
+            restamped[_stamp_key(target_set_id, day)] = Stamp(stamp.computed, state)
     if restamped:
         cache.set_many(restamped)
-    return found
+    return lookup
 
 
 @contextmanager
@@ -190,13 +220,14 @@ def _computing() -> Iterator[None]:
 def reports(days: Sequence[date], target_set_id: str = compliance.DEFAULT_TARGET_SET) -> list[compliance.Report]:
     """`compliance.compute` for each day, computed once per change of the register that can move its figures."""
     state = fingerprint()
-    found = _known(days, target_set_id, state)
+    found = _known(days, target_set_id, state).found
     missing = [day for day in days if day not in found]
     if missing:
         with _computing():
-            found |= _known(missing, target_set_id, state)  # computed meanwhile by another worker
+            lookup = _known(missing, target_set_id, state)  # computed meanwhile by another worker?
+            found |= lookup.found
             for day in (day for day in missing if day not in found):
-                found[day] = compliance.compute(day, target_set_id)
+                found[day] = compliance.compute(day, target_set_id, lookup.standing.get(day))
                 _store(target_set_id, day, state, found[day])
     return [found[day] for day in days]
 
