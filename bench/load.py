@@ -628,6 +628,17 @@ def hot_spots(stats: pstats.Stats, count: int = 6) -> list[tuple[float, int, str
     return sorted(found, reverse=True)[:count]
 
 
+def logged_in_client(app, username: str, password: str):
+    """A test client logged in through the form, and its CSRF token (the training form's)."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    page = client.get("/login").get_data(as_text=True)
+    answer = client.post("/login", data={"csrf_token": csrf_token(page), "username": username,
+                                         "password": password})
+    assert answer.status_code == 302, answer.status_code
+    return client, csrf_token(client.get("/training/new").get_data(as_text=True))
+
+
 def unloaded(url: str, secret_key: str, password: str, chosen: list[Endpoint],
              profile_keys: set[str]) -> dict[str, Unloaded]:
     """Each app endpoint once for warm-up, then UNLOADED_RUNS times: median wall time, statements.
@@ -639,14 +650,8 @@ def unloaded(url: str, secret_key: str, password: str, chosen: list[Endpoint],
     with app.app_context():
         engine = db.engine
     results: dict[str, Unloaded] = {}
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     try:
-        page = client.get("/login")
-        answer = client.post("/login", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                             "username": USERNAME, "password": password})
-        assert answer.status_code == 302, answer.status_code
-        token = csrf_token(client.get("/training/new").get_data(as_text=True))
+        client, token = logged_in_client(app, USERNAME, password)
         for endpoint in chosen:
             if endpoint.server != "app":
                 continue
@@ -898,21 +903,13 @@ def view_costs(url: str, secret_key: str, fixture: Fixture, cache_redis: str,
     app = create_app(config)
     with app.app_context():
         engine = db.engine
-    reader, writer = app.test_client(), app.test_client()
-    tokens = {}
-    for client, username, password in ((reader, USERNAME, fixture.password),
-                                       (writer, WRITER, fixture.writer_password)):
-        client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
-        page = client.get("/login").get_data(as_text=True)
-        answer = client.post("/login", data={"csrf_token": csrf_token(page), "username": username,
-                                             "password": password})
-        assert answer.status_code == 302, answer.status_code
-        tokens[username] = csrf_token(client.get("/training/new").get_data(as_text=True))
+    reader, _token = logged_in_client(app, USERNAME, fixture.password)
+    writer, token = logged_in_client(app, WRITER, fixture.writer_password)
 
     def save(kind: str, **changes: str) -> Callable[[], None]:
         def send() -> None:
             path, form = Writer(kind, "", Login("", ""), agreements)._request()
-            answer = writer.post(path, data=form | changes | {"csrf_token": tokens[WRITER]})
+            answer = writer.post(path, data=form | changes | {"csrf_token": token})
             assert answer.status_code == 302, (kind, answer.status_code)
         return send
 
