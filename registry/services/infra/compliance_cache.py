@@ -46,7 +46,7 @@ KEEP_SECONDS = 7 * 24 * 3600  # a report nobody asked for in a week leaves the s
 LOCK_SECONDS = 60  # a lock held by a worker that died frees itself after this
 WAIT_SECONDS = 30  # how long a worker waits for another's computation before computing itself
 # How often a waiting worker asks whether the lock is free: redis-py's 0.1 s kept every waiting worker
-# idle for up to 0.1 s after a computation of 0.05 s, on each save; asking costs one small round trip.
+# idle for up to 0.1 s after a computation of tens of milliseconds, on each save; asking is one round trip.
 LOCK_POLL_SECONDS = 0.005
 ANY = "*"  # first_days_changed_since: a change that may move anything
 COUNTED = frozenset().union(*(indicator.reads for indicator in compliance.INDICATORS.values()))
