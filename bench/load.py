@@ -19,6 +19,16 @@ Progress goes to stderr, the tables to stdout.
 
     .venv/bin/python bench/load.py [--duration 60] [--connections 32] [--threads 2]
         [--workers N] [--only dashboard,list,record,save,baseline] [--keep] [--profile]
+        [--mixed [--writers training,home,agreement]] [--cache-redis redis://HOST:PORT/DB]
+        [--database bench_load]
+
+`--mixed` runs each page (dashboard, list, record) without writes and then beside each writer,
+one save a second from another logged-in user: a training record (moves today's 培训 figure),
+a new home opened today, and an agreement ending today (both move the dashboard's shares). It
+prints the runs side by side: throughput and p95 with writes as ratios of those without (the
+mean of a run alone before the writers and one after; the aim of issue 14: ≥ 0.67 and ≤ 1.5×).
+`--cache-redis` serves the app with CACHE_REDIS_URL set (the compliance reports shared by the
+workers); without it each worker keeps its own.
 
 Needs `wrk` (`apt-get install wrk`). PostgreSQL: the database `bench_load` is created here
 (an old one is dropped first) and dropped at the end unless `--keep`; nothing else is
@@ -45,12 +55,14 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -86,9 +98,13 @@ from registry import create_app  # noqa: E402
 from registry.extensions import db  # noqa: E402
 from registry.models import Agreement, Institution, Region  # noqa: E402
 from registry.services import users  # noqa: E402
-from registry.vocab import ELDERCARE, HEALTH  # noqa: E402
+from registry.vocab import ADMIN, ELDERCARE, HEALTH  # noqa: E402
 
 PG_DATABASE = "bench_load"
+WRITER = "bench-load-admin"  # --mixed: the writers' user (city-level administrator: homes and agreements)
+CACHE_PREFIX = "bench-load:"  # --cache-redis: the app's key prefix, whose keys are removed before and after
+AIM_MIXED_RPS, AIM_MIXED_P95 = 0.67, 1.5  # issue 14: with writes, ≥ 0.67 of the throughput, p95 ≤ 1.5×
+REGISTRY_ZONE = "Asia/Shanghai"
 SIZE = province_bench.SIZES["province"]
 USERNAME = "bench-load-weijian"
 USER_AGENT = "bench-load/1 (wrk)"  # the same for login and wrk: Flask-Login's "strong" protection
@@ -192,6 +208,7 @@ class Fixture:
     baseline_code: str
     counts: dict[str, int]
     password: str
+    writer_password: str
 
 
 def build(url: str, secret_key: str, seed: str) -> Fixture:
@@ -217,6 +234,9 @@ def build(url: str, secret_key: str, seed: str) -> Fixture:
             password = "Bench-" + secrets.token_urlsafe(18)
             users.create(USERNAME, password, HEALTH, None, full_name="【基准】压测卫健用户",
                          must_change_password=False)
+            writer_password = "Bench-" + secrets.token_urlsafe(18)
+            users.create(WRITER, writer_password, ADMIN, None, full_name="【基准】压测写入用户",
+                         must_change_password=False)
             db.session.commit()
 
             # The record page: an operating home of the listed district with the most agreements.
@@ -235,7 +255,7 @@ def build(url: str, secret_key: str, seed: str) -> Fixture:
         finally:
             db.session.remove()
             db.engine.dispose()
-    return Fixture(home_id, home_agreements, baseline_code, counts, password)
+    return Fixture(home_id, home_agreements, baseline_code, counts, password, writer_password)
 
 
 # --- servers --------------------------------------------------------------------------------
@@ -335,14 +355,14 @@ class Login:
     save_token: str  # the CSRF token of the training form (tied to that session, no time limit)
 
 
-def log_in(base: str, password: str) -> Login:
+def log_in(base: str, password: str, username: str = USERNAME) -> Login:
     """Log in once through the login form; then open the training form for its CSRF token."""
     with requests.Session() as http:
         http.headers["User-Agent"] = USER_AGENT
         page = http.get(base + "/login", timeout=30)
         page.raise_for_status()
         answer = http.post(base + "/login", data={
-            "csrf_token": csrf_token(page.text), "username": USERNAME, "password": password,
+            "csrf_token": csrf_token(page.text), "username": username, "password": password,
         }, allow_redirects=False, timeout=30)
         if answer.status_code != 302 or "/login" in answer.headers.get("Location", ""):
             raise RuntimeError(f"login failed: {answer.status_code}")
@@ -396,7 +416,7 @@ class Endpoint:
 
 def endpoints(fixture: Fixture) -> list[Endpoint]:
     training = {
-        "version": "", "held_on": date.today().isoformat(), "organiser": "【基准】压测培训",
+        "version": "", "held_on": registry_today().isoformat(), "organiser": "【基准】压测培训",
         "region_code": LIST_REGION, "medical_nursing": "3", "caregivers": "5", "note": "bench/load.py",
     }
     return [
@@ -608,6 +628,17 @@ def hot_spots(stats: pstats.Stats, count: int = 6) -> list[tuple[float, int, str
     return sorted(found, reverse=True)[:count]
 
 
+def logged_in_client(app, username: str, password: str):
+    """A test client logged in through the form, and its CSRF token (the training form's)."""
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
+    page = client.get("/login").get_data(as_text=True)
+    answer = client.post("/login", data={"csrf_token": csrf_token(page), "username": username,
+                                         "password": password})
+    assert answer.status_code == 302, answer.status_code
+    return client, csrf_token(client.get("/training/new").get_data(as_text=True))
+
+
 def unloaded(url: str, secret_key: str, password: str, chosen: list[Endpoint],
              profile_keys: set[str]) -> dict[str, Unloaded]:
     """Each app endpoint once for warm-up, then UNLOADED_RUNS times: median wall time, statements.
@@ -619,14 +650,8 @@ def unloaded(url: str, secret_key: str, password: str, chosen: list[Endpoint],
     with app.app_context():
         engine = db.engine
     results: dict[str, Unloaded] = {}
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT
     try:
-        page = client.get("/login")
-        answer = client.post("/login", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                             "username": USERNAME, "password": password})
-        assert answer.status_code == 302, answer.status_code
-        token = csrf_token(client.get("/training/new").get_data(as_text=True))
+        client, token = logged_in_client(app, USERNAME, password)
         for endpoint in chosen:
             if endpoint.server != "app":
                 continue
@@ -784,6 +809,228 @@ def report(runs: list[Run], quiet: dict[str, Unloaded], fixture: Fixture, args: 
     print(run_time(total_s))
 
 
+# --- under writes (--mixed) ----------------------------------------------------------------
+
+WRITERS = ("training", "home", "agreement")
+
+
+def registry_today() -> date:
+    """The registry's day (Maoming's), whatever zone this machine keeps: a save dated today is dated so."""
+    return datetime.now(ZoneInfo(REGISTRY_ZONE)).date()
+
+
+class Writer(threading.Thread):
+    """One save a second beside a wrk run, from another user's session: what a register in use sees.
+
+    `training`: a training record held today (moves today's 培训 figure); `home`: a home opened
+    today in the listed district (moves the 签约率 denominators); `agreement`: an agreement of
+    another home ends today (moves its numerators). Each save must answer 302 to a page, not the form.
+    """
+
+    def __init__(self, kind: str, base: str, login: Login, agreements: list[tuple[int, int]]):
+        super().__init__(daemon=True)
+        self.kind, self.base, self.login, self.agreements = kind, base, login, agreements
+        self.stopped, self.lock = threading.Event(), threading.Lock()
+        self.saved, self.failed, self.seconds = 0, 0, 0.0
+
+    def _request(self) -> tuple[str, dict[str, str]]:
+        today, number = registry_today().isoformat(), secrets.token_hex(4)
+        if self.kind == "training":
+            return "/training/new", {"version": "", "held_on": today, "organiser": f"【基准】写入培训{number}",
+                                     "region_code": LIST_REGION, "medical_nursing": "3", "caregivers": "5",
+                                     "note": "bench/load.py --mixed"}
+        if self.kind == "home":
+            return "/institutions/new?kind=eldercare", {
+                "name": f"【基准】写入养老院{number}", "uscc": "", "region_code": LIST_REGION, "address": "",
+                "lat": "", "lon": "", "ownership": "", "opened_on": today, "filing_no": "", "host_code": "",
+                "beds_total": "50", "beds_nursing": "", "rating": ""}
+        agreement_id, version = self.agreements.pop()
+        return f"/agreements/{agreement_id}/terminate", {"terminated_on": today, "version": str(version)}
+
+    def run(self) -> None:
+        """A save each second on the clock, each in a thread of its own: a slow save does not delay the next."""
+        due, saves = time.monotonic(), []
+        while not self.stopped.wait(max(0.0, due - time.monotonic())):
+            saves.append(threading.Thread(target=self._save, args=self._request(), daemon=True))
+            saves[-1].start()
+            due += 1.0
+        for save in saves:
+            save.join()
+
+    def _save(self, path: str, form: dict[str, str]) -> None:
+        started = time.perf_counter()
+        try:
+            answer = requests.post(self.base + path, data=form | {"csrf_token": self.login.save_token},
+                                   headers=_headers(self.login.cookie), allow_redirects=False, timeout=60)
+            ok = answer.status_code == 302 and "/login" not in answer.headers.get("Location", "")
+        except requests.RequestException:
+            ok = False
+        with self.lock:
+            self.seconds += time.perf_counter() - started
+            self.saved, self.failed = self.saved + ok, self.failed + (not ok)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+
+def agreements_to_end(url: str, spared_home: int, count: int) -> list[tuple[int, int]]:
+    """(id, version) of agreements in force today, none of the record page's home: the writer ends them."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        try:
+            return [tuple(row) for row in db.session.execute(
+                select(Agreement.id, Agreement.version)
+                .where(Agreement.in_force_on(registry_today()), Agreement.eldercare_id != spared_home)
+                .order_by(Agreement.id).limit(count))]
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def view_costs(url: str, secret_key: str, fixture: Fixture, cache_redis: str,
+               agreements: list[tuple[int, int]]) -> list[tuple[str, float, float]]:
+    """One dashboard view in-process, no load: cached, and after each writer's save (one of them back-dated).
+
+    (label, median ms, statements) of UNLOADED_RUNS views, each after its own save: the cost a
+    write puts on the next view of each worker (each server, with --cache-redis), which the runs
+    under load spread over. A home opened in 2018 moves every day shown and every indicator but
+    培训: about what any save cost before saves carried the first day and the tables they affect.
+    """
+    config = {"SECRET_KEY": secret_key, "SQLALCHEMY_DATABASE_URI": url}
+    if cache_redis:
+        config |= {"CACHE_REDIS_URL": cache_redis, "CACHE_KEY_PREFIX": CACHE_PREFIX}
+    app = create_app(config)
+    with app.app_context():
+        engine = db.engine
+    reader, _token = logged_in_client(app, USERNAME, fixture.password)
+    writer, token = logged_in_client(app, WRITER, fixture.writer_password)
+
+    def save(kind: str, **changes: str) -> Callable[[], None]:
+        def send() -> None:
+            path, form = Writer(kind, "", Login("", ""), agreements)._request()
+            answer = writer.post(path, data=form | changes | {"csrf_token": token})
+            assert answer.status_code == 302, (kind, answer.status_code)
+        return send
+
+    def timed(before: Callable[[], None] | None) -> tuple[float, float]:
+        samples = []
+        for _ in range(UNLOADED_RUNS):
+            if before:
+                before()
+            with statement_timer(engine) as timings:
+                started = time.perf_counter()
+                assert reader.get("/compliance").status_code == 200
+                samples.append(((time.perf_counter() - started) * 1000, len(timings)))
+        samples.sort()
+        return samples[len(samples) // 2]
+
+    try:
+        reader.get("/compliance")
+        return [("cached (no write since the last view)", *timed(None)),
+                ("after a training record held today", *timed(save("training"))),
+                ("after a home opened today", *timed(save("home"))),
+                ("after an agreement ended today", *timed(save("agreement"))),
+                ("after a home opened in 2018 (every day shown)", *timed(save("home", opened_on="2018-06-30")))]
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class MixedRun:
+    run: Run
+    writer: str  # "" for the run without writes
+    saved: int = 0
+    failed: int = 0
+    save_ms: float = 0.0
+
+
+def run_mixed(app: Server, login: Login, writer_login: Login, pages: list[Endpoint], args: argparse.Namespace,
+              folder: Path, groups: dict[str, Callable[[], list[int]]],
+              agreements: list[tuple[int, int]]) -> list[MixedRun]:
+    """Each page alone, beside each writer, and alone again (the machine drifts); drained between runs."""
+    runs = []
+    for endpoint in pages:
+        for kind in ("", *args.writers, ""):
+            writer = Writer(kind, app.base, writer_login, agreements) if kind else None
+            if writer:
+                progress(f"  beside it: one {kind} save a second")
+                writer.start()
+            try:
+                run = run_wrk(endpoint, app.base, login, args, folder, groups)
+            finally:
+                if writer:
+                    writer.stop()
+            done = MixedRun(run, kind)
+            if writer:
+                done.saved, done.failed = writer.saved, writer.failed
+                done.save_ms = writer.seconds / max(1, writer.saved + writer.failed) * 1000
+            runs.append(done)
+            progress(f"  {run.rps:,.1f} req/s, p95 {run.p95:,.1f} ms"
+                     + (f"; {done.saved} saves, {done.failed} failed" if writer else ""))
+            progress(f"  {app.name} drained its queue in {app.drain():.1f} s")
+    return runs
+
+
+MIXED_HEADERS = ("page", "writes beside it", "req/s", "p50 ms", "p95 ms", "errors", "saves ok/failed",
+                 "save ms", "req/s ÷ alone", "p95 ÷ alone", "aim ≥ 0.67 and ≤ 1.5×")  # alone: both runs' mean
+
+
+def report_mixed(runs: list[MixedRun], costs: list[tuple[str, float, float]], fixture: Fixture,
+                 args: argparse.Namespace, background: float, total_s: float) -> None:
+    cache = "shared in Redis (CACHE_REDIS_URL)" if args.cache_redis else "each worker its own (in-process)"
+    print(f"Pages under writes at province size ({fixture.counts['institutions']:,} institutions, "
+          f"{fixture.counts['agreements']:,} agreements) on PostgreSQL; gunicorn -w {args.workers} (sync); "
+          f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s per run, each page first alone, "
+          f"then beside one save a second; compliance reports: {cache}.")
+    print(f"Before the runs, other processes kept {background:.2f} of the {os.cpu_count()} cores busy.")
+    print()
+    rows, drift = [], []
+    for done in runs:
+        run = done.run
+        alone = [m.run for m in runs if m.run.endpoint.key == run.endpoint.key and not m.writer]
+        if run is alone[0] and len(alone) > 1:
+            drift.append(f"{run.endpoint.key} {alone[1].rps / alone[0].rps:.2f}× req/s, "
+                         f"{alone[1].p95 / alone[0].p95:.2f}× p95")
+        alone_rps, alone_p95 = (sum(r.rps for r in alone) / len(alone), sum(r.p95 for r in alone) / len(alone))
+        rps_ratio = run.rps / alone_rps if alone_rps else 0.0
+        p95_ratio = run.p95 / alone_p95 if alone_p95 else float("inf")
+        met = "—" if not done.writer else (
+            "yes" if rps_ratio >= AIM_MIXED_RPS and p95_ratio <= AIM_MIXED_P95 else "NO")
+        rows.append([run.endpoint.key, done.writer or "none", f"{run.rps:,.1f}", f"{run.p50:,.1f}",
+                     f"{run.p95:,.1f}", str(run.errors),
+                     f"{done.saved}/{done.failed}" if done.writer else "—",
+                     f"{done.save_ms:,.0f}" if done.writer else "—",
+                     f"{rps_ratio:.2f}", f"{p95_ratio:.2f}×",
+                     met])
+    print_table(MIXED_HEADERS, rows, {2, 3, 4, 5, 6, 7, 8, 9})
+    print("Ratios are to the mean of the page's two runs alone (before and after the writers); the second "
+          "alone run against the first, the machine's drift meanwhile: " + "; ".join(drift) + ".")
+    print()
+    print_table(("page", "writes beside it", "machine busy", "gunicorn", "PostgreSQL", "other", "CPU ms/request",
+                 "load avg"),
+                [[m.run.endpoint.key, m.writer or "none", f"{m.run.cpu['machine_busy']:.0%}",
+                  f"{m.run.cpu['gunicorn']:.2f}", f"{m.run.cpu['postgres']:.2f}", f"{m.run.cpu['other']:.2f}",
+                  f"{cpu_ms(m.run):,.1f}", f"{m.run.cpu['loadavg']:.1f}"] for m in runs], set(range(2, 8)))
+    print()
+    print(f"One dashboard view at a time, in-process, each after its own save (median of {UNLOADED_RUNS}):")
+    print()
+    cached = costs[0][1]
+    print_table(("view", "ms", "statements", "÷ cached"),
+                [[label, f"{ms:,.1f}", str(statements), f"{ms / cached:.1f}×"] for label, ms, statements in costs],
+                {1, 2, 3})
+    print(run_time(total_s))
+
+
+def clear_cache(url: str) -> None:
+    """Remove the benchmark's own keys (CACHE_PREFIX) from the Redis of `--cache-redis`."""
+    import redis
+
+    store = redis.Redis.from_url(url)
+    for key in store.scan_iter(f"{CACHE_PREFIX}*"):
+        store.delete(key)
+
+
 # --- main -----------------------------------------------------------------------------------
 
 KEYS = ("baseline", "dashboard", "list", "record", "save")
@@ -801,10 +1048,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database bench_load")
     parser.add_argument("--profile", action="store_true",
                         help="print the full cProfile of one request of each page that misses the aim (stderr)")
+    parser.add_argument("--mixed", action="store_true",
+                        help="each page (dashboard, list, record) alone, then beside one save a second")
+    parser.add_argument("--writers", default=",".join(WRITERS), help="--mixed: comma-separated: " + ",".join(WRITERS))
+    parser.add_argument("--cache-redis", default="", metavar="URL",
+                        help="serve with CACHE_REDIS_URL=URL (compliance reports shared by the workers)")
+    parser.add_argument("--database", default=PG_DATABASE, help="the PostgreSQL database made (bench_…)")
     parser.add_argument("--seed", default="63", help="random seed of the register (as bench/compliance.py)")
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL server URL, without a database")
     args = parser.parse_args(argv)
     args.only = comma_list(parser, args.only, KEYS, "endpoint")
+    args.writers = comma_list(parser, args.writers, WRITERS, "writer")
+    if not args.database.startswith("bench_"):
+        parser.error("--database must start with bench_ (it is dropped and made again)")
     if min(args.duration, args.connections, args.threads, args.workers) < 1:
         parser.error("--duration, --connections, --threads and --workers must be at least 1")
     if args.connections < args.threads:
@@ -821,7 +1077,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", "SECRET_KEY is not set")
     secret_key = secrets.token_hex(32)
     folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    database = ScratchDatabase(args.pg_server, PG_DATABASE)
+    database = ScratchDatabase(args.pg_server, args.database)
     servers: list[Server] = []
     runs: list[Run] = []
     try:
@@ -829,15 +1085,34 @@ def main(argv: list[str] | None = None) -> int:
                  f"{SIZE.agreements:,} agreements")
         fixture = build(database.url, secret_key, args.seed)
         env = os.environ | {"DATABASE_URL": database.url, "SECRET_KEY": secret_key}
+        if args.cache_redis:
+            clear_cache(args.cache_redis)
+            env |= {"CACHE_REDIS_URL": args.cache_redis, "CACHE_KEY_PREFIX": CACHE_PREFIX}
         (folder / "baseline_app.py").write_text(BASELINE_APP)
         app = Server("app", "wsgi:app", args.workers, env, folder / "app.log")
         servers.append(app)
-        baseline = Server("baseline", "baseline_app:app", args.workers, env, folder / "baseline.log",
-                          chdir=folder, health=f"/one?code={fixture.baseline_code}")
-        servers.append(baseline)
         login = log_in(app.base, fixture.password)
         progress(f"  logged in as {USERNAME} (city-level health); record page: home {fixture.home_id} "
                  f"with {fixture.home_agreements} agreements")
+        if args.mixed:
+            pages = [e for e in endpoints(fixture) if e.key in ("dashboard", "list", "record") and e.key in args.only]
+            writer_login = log_in(app.base, fixture.writer_password, WRITER)
+            groups = {"gunicorn": app.pids, "postgres": lambda: backend_pids(database)}
+            idle = CpuMeter(groups).start()
+            time.sleep(3)
+            background = idle.stop()["other"]
+            agreements = agreements_to_end(database.url, fixture.home_id, (args.duration + 5) * len(pages) + 20)
+            mixed = run_mixed(app, login, writer_login, pages, args, folder, groups, agreements)
+            for server in servers:
+                server.stop()
+            servers.clear()
+            progress("timing one dashboard view after each kind of save, in-process (no load)")
+            costs = view_costs(database.url, secret_key, fixture, args.cache_redis, agreements)
+            report_mixed(mixed, costs, fixture, args, background, elapsed())
+            return 0
+        baseline = Server("baseline", "baseline_app:app", args.workers, env, folder / "baseline.log",
+                          chdir=folder, health=f"/one?code={fixture.baseline_code}")
+        servers.append(baseline)
         chosen = [e for e in endpoints(fixture) if e.key in args.only]
         for endpoint in chosen:
             if endpoint.form:
@@ -869,10 +1144,12 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.stop()
         database.close(args.keep)
+        if args.cache_redis:
+            clear_cache(args.cache_redis)
         if args.keep:
-            progress(f"kept PostgreSQL database {PG_DATABASE} ({database.url})")
+            progress(f"kept PostgreSQL database {args.database} ({database.url})")
         else:
-            progress(f"dropped PostgreSQL database {PG_DATABASE}")
+            progress(f"dropped PostgreSQL database {args.database}")
         shutil.rmtree(folder, ignore_errors=True)
     return 0
 

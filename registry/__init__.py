@@ -25,7 +25,7 @@ from registry.errors import register_errorhandlers
 from registry.extensions import babel, csrf, db, login_manager, migrate
 from registry.security import register_security_headers
 from registry.services import name_search  # noqa: F401 - keeps the search keys with every saved institution
-from registry.services.infra import jobs
+from registry.services.infra import compliance_cache, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,6 +70,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
     jobs.init_app(app)
+    compliance_cache.init_app(app)
 
     from registry.models import User
 

@@ -112,6 +112,10 @@ def load(instance_path: Path) -> dict:
         "JOBS_WORKER": os.environ.get("JOBS_WORKER", "thread").strip().lower(),
         # 1: each job runs inline as it is submitted, with no queue and no worker (the test suite).
         "JOBS_IMMEDIATE": os.environ.get("JOBS_IMMEDIATE", "") == "1",
+        # Where the compliance reports are cached (services/infra/compliance_cache.py): redis://HOST:PORT/DB, shared by
+        # every worker and app server, so a report is computed once per change; unset, each process keeps its own.
+        "CACHE_REDIS_URL": os.environ.get("CACHE_REDIS_URL", ""),
+        "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "registry:"),  # two deployments on one Redis differ
         # Review (docs/review-and-reporting.md): a district's change that moves an indicator waits for the city bureau
         # of its department; 0 turns review off (a deployment of one bureau).
         "REVIEW_CHANGES": os.environ.get("REVIEW_CHANGES", "1").strip() != "0",

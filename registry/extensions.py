@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised in `create_app`."""
 
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -23,3 +24,4 @@ migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+cache = Cache()  # configured by services/infra/compliance_cache.init_app

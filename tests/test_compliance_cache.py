@@ -1,39 +1,57 @@
-"""The compliance reports are computed once per process and register state, and no longer than it lasts."""
+"""The compliance reports are computed once per change that can move them, and shown no longer than they hold.
+
+Once per process with the in-process cache, once for every server sharing a Redis cache; a
+change recomputes only the days on or after the first day it can move.
+"""
 
 from __future__ import annotations
 
 import io
 import json
 import re
+import threading
+import time
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import event, func, inspect, select
 
+from registry import create_app
 from registry.extensions import db
 from registry.models import Agreement, AuditEvent, Institution, Target, TrainingRecord
-from registry.services import agreements, compliance, imports, institutions, seeding, targets, training
+from registry.services import agreements, audit, compliance, imports, institutions, seeding, targets, training
 from registry.services.formats import exchange
 from registry.services.infra import compliance_cache
-from tests.conftest import code_of, confirm_upload
+from tests.conftest import AuthActions, code_of, confirm_upload
 from tests.factories import GAOZHOU, MAONAN
 from tests.test_agreements import agreement_form
-from tests.test_institutions import medical_form
+from tests.test_institutions import home_form, medical_form
 
 DAY = "2022-12-31"
 YEAR_ENDS = [date(year, 12, 31) for year in range(2019, 2023)]  # the charts end at DAY's year
 
 
-@pytest.fixture()
-def computes(monkeypatch) -> list[date]:
-    """The days `compliance.compute` is called for, while the test runs."""
-    calls: list[date] = []
-    real = compliance.compute
+class Computes(list):
+    """The days `compliance.compute` was called for; `fresh(day)` computes past the spy and any cache."""
 
-    def spy(day: date, target_set_id: str = compliance.DEFAULT_TARGET_SET) -> compliance.Report:
+    def __init__(self, real):
+        super().__init__()
+        self.fresh = real
+        self.pause = 0.0  # seconds each computation takes longer, to let servers meet
+
+
+@pytest.fixture()
+def computes(monkeypatch) -> Computes:
+    """The days `compliance.compute` is called for, while the test runs."""
+    calls = Computes(compliance.compute)
+
+    def spy(day: date, target_set_id: str = compliance.DEFAULT_TARGET_SET, known=None) -> compliance.Report:
         calls.append(day)
-        return real(day, target_set_id)
+        time.sleep(calls.pause)
+        return calls.fresh(day, target_set_id, known)
 
     monkeypatch.setattr(compliance, "compute", spy)
     return calls
@@ -299,6 +317,7 @@ WRITES = {
     "institution edited": lambda r, _: institutions.update(_home(r), {"beds_total": 300}, None),
     "institution closed": lambda r, _: institutions.close(_home(r), date(2023, 1, 1)),
     "institution deleted": lambda r, _: institutions.delete(db.session.get(Institution, r["gaozhou_hospital"])),
+    "host closed with its unit": lambda r, _: institutions.close(_home(r), date(2022, 7, 1), close_units=True),
     "agreement created": lambda r, _: agreements.create({
         "eldercare": db.session.get(Institution, r["gaozhou_home"]),
         "medical": db.session.get(Institution, r["gaozhou_hospital"]),
@@ -398,6 +417,258 @@ def test_a_restored_database_reusing_ids_moves_the_fingerprint(app, register):
         db.session.add(reused)
         db.session.commit()
         assert compliance_cache.fingerprint() != before
+
+
+# --- a change recomputes only the days it can move ------------------------------------------------
+
+Y2020, Y2021, Y2022 = YEAR_ENDS[1:]
+EVERY_DAY = YEAR_ENDS
+RECOMPUTED = {  # the year-ends on or after the first day each write can move
+    "institution created": [Y2021, Y2022],  # opened 2021-01-01
+    "institution edited": [Y2020, Y2021, Y2022],  # beds: every day the home (opened 2020) operates
+    "institution closed": [],  # from 2023: no year-end shown moves
+    "institution deleted": [Y2020, Y2021, Y2022],
+    "host closed with its unit": [Y2022],
+    "agreement created": [Y2022],  # in force from 2022
+    "agreement services changed": [Y2021, Y2022],  # every day it is in force (from 2021)
+    "agreement terminated": [Y2022],  # ended 2022-06-01
+    "training created": [Y2022],
+    "training edited": [Y2022],
+    "training deleted": [Y2022],
+    "target edited": EVERY_DAY,
+    "district allocation added": EVERY_DAY,
+    "import": EVERY_DAY,  # its bulk events carry no day: any day
+    "regions seeded with a new name": EVERY_DAY,
+    "target set seeded": EVERY_DAY,
+}
+assert set(RECOMPUTED) == set(WRITES)
+
+
+def view_after_write(app, client, register, name: str, tmp_path: Path, calls: list) -> Dashboard:
+    """The dashboard viewed, then WRITES[name] made and committed, `calls` emptied, and the dashboard again."""
+    view(client)
+    with app.app_context():
+        WRITES[name](register, tmp_path)
+        db.session.commit()
+    calls.clear()
+    return view(client)
+
+
+def shows_as_computed_afresh(page: Dashboard, fresh: list[compliance.Report]) -> None:
+    """Every figure the page shows is what a computation from scratch gives (`fresh`: the last days of the chart)."""
+    for key in compliance.INDICATORS:
+        series = page.data["indicators"][key]["series"][-len(fresh):]
+        assert series == [report.figure(key, "city").value for report in fresh], key
+        regions = page.data["indicators"][key]["regions"]
+        assert regions == {code: fresh[-1].figure(key, code).value for code in regions}, key
+
+
+@pytest.mark.parametrize("name", list(WRITES))
+def test_a_write_recomputes_only_the_days_it_can_move_and_every_figure_holds(app, client, register, health,
+                                                                            computes, name, tmp_path):
+    with app.app_context():
+        training.create({"held_on": date(2022, 2, 1), "organiser": "民政局", "region_code": MAONAN,
+                         "medical_nursing": 0, "caregivers": 3})
+        db.session.commit()
+    page = view_after_write(app, client, register, name, tmp_path, computes)
+    assert sorted(set(computes)) == RECOMPUTED[name]
+    with app.app_context():  # every day kept or recomputed
+        shows_as_computed_afresh(page, [computes.fresh(day) for day in YEAR_ENDS])
+
+
+@pytest.fixture()
+def counted(monkeypatch) -> list[str]:
+    """The indicators whose figures are counted, while the test runs."""
+    calls: list[str] = []
+    real = compliance.Indicator.figures
+
+    def spy(indicator, day, regions, *shared):
+        calls.append(indicator.key)
+        return real(indicator, day, regions, *shared)
+
+    monkeypatch.setattr(compliance.Indicator, "figures", spy)
+    return calls
+
+
+@pytest.mark.parametrize(("name", "recounted"), [
+    ("training created", {"trained_in_year"}),
+    ("agreement terminated", {"referral_coverage", "agreement_coverage"}),
+    ("institution edited", set(compliance.INDICATORS) - {"trained_in_year"}),
+    ("target edited", set(compliance.INDICATORS)),
+])
+def test_a_recomputed_day_recounts_only_the_indicators_counting_what_changed(app, client, register, health,
+                                                                            counted, name, recounted, tmp_path):
+    page = view_after_write(app, client, register, name, tmp_path, counted)
+    assert set(counted) == recounted
+    with app.app_context():
+        shows_as_computed_afresh(page, [compliance.compute(date.fromisoformat(DAY))])
+
+
+def test_a_save_dated_today_leaves_the_past_year_ends_cached(client, register, admin, computes):
+    today = date.today()
+    view_today = f"/compliance?as_of={today.isoformat()}"
+    assert client.get(view_today).status_code == 200
+    computes.clear()
+    form = {"held_on": today.isoformat(), "organiser": "市民政局", "region_code": MAONAN,
+            "medical_nursing": "3", "caregivers": "5", "note": ""}
+    assert client.post("/training/new", data=form).status_code == 302
+    page = Dashboard(client.get(view_today).text)
+    assert computes == [today]
+    assert page.data["indicators"]["trained_in_year"]["series"][-1] == 8
+
+
+def test_a_terminated_agreement_moves_the_days_from_its_end_on(app, client, register, admin, computes):
+    before = view(client)
+    agreement_id = register["agreement"]
+    response = client.post(f"/agreements/{agreement_id}/terminate", data={
+        "terminated_on": "2022-06-01", "version": version_of(app, Agreement, agreement_id)})
+    assert response.status_code == 302
+    computes.clear()
+    after = view(client)
+    assert computes == [Y2022]
+    assert (before.cell("agreement_coverage", MAONAN), after.cell("agreement_coverage", MAONAN)) == (
+        "100.0%", "0.0%")
+    assert before.year_end("agreement_coverage", 2021) == after.year_end("agreement_coverage", 2021) == 0.5
+
+
+def test_a_pending_request_computes_nothing_and_its_approval_shows(app, client, make, register, health, computes):
+    view(client)
+    district, city = app.test_client(), app.test_client()
+    make.user("civil_affairs", MAONAN, username="mz-maonan")
+    make.user("civil_affairs", None, username="mz-city")
+    AuthActions(district).login("mz-maonan")
+    AuthActions(city).login("mz-city")
+    response = district.post("/institutions/new?kind=eldercare", data=home_form(
+        name="茂南待审养老院", opened_on="2022-03-01"))
+    assert response.status_code == 302 and "/review/" in response.location
+    computes.clear()
+    assert view(client).cell("agreement_coverage", MAONAN) == "100.0%"
+    assert computes == []  # a request moves no figure until it is approved
+    request_id = int(response.location.rstrip("/").rsplit("/", 1)[-1])
+    assert city.post(f"/review/{request_id}/approve", data={}).status_code == 302
+    assert view(client).cell("agreement_coverage", MAONAN) == "50.0%"
+    assert computes == [Y2022]
+
+
+@pytest.mark.parametrize(("before", "after", "first"), [
+    ({"opened_on": "2020-01-01", "closed_on": None, "name": "a"},
+     {"opened_on": "2020-01-01", "closed_on": "2024-05-01", "name": "a"}, date(2024, 5, 1)),
+    ({"opened_on": "2020-01-01", "closed_on": "2024-05-01", "name": "a"},
+     {"opened_on": "2020-01-01", "closed_on": "2023-02-01", "name": "a"}, date(2023, 2, 1)),
+    ({"opened_on": "2021-01-01", "closed_on": None, "name": "a"},
+     {"opened_on": "2019-06-01", "closed_on": None, "name": "a"}, date(2019, 6, 1)),
+    ({"opened_on": "2020-01-01", "closed_on": None, "name": "a"},
+     {"opened_on": "2020-01-01", "closed_on": None, "name": "b"}, date(2020, 1, 1)),
+    (None, {"opened_on": "2026-12-07", "closed_on": None}, date(2026, 12, 7)),
+    ({"opened_on": "2018-03-01", "closed_on": "2019-01-01"}, None, date(2018, 3, 1)),
+    ({"name": "a"}, {"name": "b"}, None),  # no dates: any day
+])
+def test_an_institutions_change_moves_the_days_between_its_old_and_new_spans(before, after, first):
+    assert audit.affects_from("institutions", before, after) == first
+
+
+def test_an_agreements_end_is_the_earlier_of_its_last_day_and_its_termination():
+    before = {"valid_from": "2021-01-01", "valid_to": "2030-12-31", "terminated_on": None}
+    assert audit.affects_from("agreements", before, before | {"terminated_on": "2026-12-07"}) == date(2026, 12, 7)
+    assert audit.affects_from("agreements", before, before | {"valid_to": "2026-12-31"}) == date(2027, 1, 1)
+    assert audit.affects_from("agreements", before, before | {"services": ["健康管理"]}) == date(2021, 1, 1)
+
+
+def test_targets_regions_and_imports_move_any_day_and_requests_none():
+    assert audit.affects_from("targets", {"value": 1}, {"value": 2}) is None
+    assert audit.affects_from("regions", None, {"code": MAONAN}) is None
+    assert audit.affects_from("imports", None, {"counts": {}}) is None
+    assert audit.affects_from("change_requests", None, {"status": "pending"}) == date.max
+
+
+# --- servers sharing the cache -------------------------------------------------------------------
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_answers() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(params=["in-process", pytest.param("redis", marks=pytest.mark.skipif(
+    not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379"))])
+def servers(request, app, database_url, make) -> list:
+    """Two app servers on the register's database, each with a logged-in health client.
+
+    In-process, each keeps its own cache; on Redis they share one (under a key prefix of this test's own).
+    """
+    prefix = f"test-{uuid.uuid4().hex}:"
+    shared = {"CACHE_REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix} if request.param == "redis" else {}
+    apps = [create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
+                        "WTF_CSRF_ENABLED": False, "JOBS_IMMEDIATE": True, "JOBS_WORKER": "none"} | shared)
+            for _ in range(2)]
+    make.user("health", username="weijian")
+    clients = []
+    for server in apps:
+        client = server.test_client()
+        assert AuthActions(client).login("weijian").status_code == 302
+        clients.append(client)
+    yield clients
+    for server in apps:
+        with server.app_context():
+            db.engine.dispose()
+    if shared:
+        store = redis.Redis.from_url(REDIS_URL)
+        for key in store.scan_iter(f"{prefix}*"):
+            store.delete(key)
+
+
+def test_each_server_shows_the_others_write_on_its_next_view(request, servers, register, computes):
+    first, second = servers
+    shared = "redis" in request.node.callspec.id
+    view(first)
+    view(second)
+    assert sorted(computes) == (YEAR_ENDS if shared else sorted(YEAR_ENDS * 2))  # once for all servers on Redis
+    computes.clear()
+    form = {"held_on": "2022-05-01", "organiser": "市民政局", "region_code": MAONAN,
+            "medical_nursing": "30", "caregivers": "90", "note": ""}
+    assert second.post("/training/new", data=form).status_code == 302
+    assert view(first).cell("trained_in_year", MAONAN) == "120"
+    assert view(second).cell("trained_in_year", MAONAN) == "120"
+    assert computes == ([Y2022] if shared else [Y2022, Y2022])
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
+@pytest.mark.parametrize("servers", ["redis"], indirect=True)
+def test_redis_keeps_one_report_a_day_however_many_saves(servers, register, computes):
+    first, second = servers
+    for caregivers in range(1, 4):
+        form = {"held_on": "2022-05-01", "organiser": "市民政局", "region_code": MAONAN,
+                "medical_nursing": "0", "caregivers": str(caregivers), "note": ""}
+        assert second.post("/training/new", data=form).status_code == 302
+        assert view(first).cell("trained_in_year", MAONAN) == str(caregivers * (caregivers + 1) // 2)
+    prefix = first.application.config["CACHE_KEY_PREFIX"]
+    reports = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"{prefix}compliance:report:*"))
+    assert len(reports) == len(YEAR_ENDS)
+    assert sorted(computes) == sorted(YEAR_ENDS + [Y2022, Y2022])
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="no Redis answers on 127.0.0.1:6379")
+@pytest.mark.parametrize("servers", ["redis"], indirect=True)
+def test_servers_asking_at_once_wait_for_one_computation(servers, register, computes):
+    computes.pause = 0.2
+    start = threading.Barrier(len(servers))
+    pages = [None] * len(servers)
+
+    def ask(index: int) -> None:
+        start.wait()
+        pages[index] = view(servers[index])
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(servers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(computes) == YEAR_ENDS
+    assert pages[0].data == pages[1].data
 
 
 # --- the cache is shared, what is shown is not -------------------------------------------------

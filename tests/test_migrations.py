@@ -13,7 +13,7 @@ from registry import create_app
 from registry.extensions import db
 from registry.models import InstitutionSearchKey
 from registry.models.search import indexed_by_the_database
-from registry.services import name_search, seeding
+from registry.services import name_search
 
 
 @pytest.fixture()
@@ -80,7 +80,8 @@ def test_the_migration_keys_the_institutions_already_registered(blank_database_u
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": blank_database_url})
     with app.app_context():
         upgrade(revision="0011_target_version")
-        seeding.load_regions()
+        db.session.execute(text("INSERT INTO regions (code, name, name_en, kind, position) "
+                                "VALUES ('440981', '高州市', 'Gaozhou City', 'county_city', 2)"))
         db.session.execute(text(
             "INSERT INTO institutions (code, kind, name, region_code, address, coord_source, opened_on, "
             "contact_person, phone, note, special_support, two_in_one, version, created_at, updated_at) "

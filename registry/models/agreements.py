@@ -21,7 +21,7 @@ from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from registry.extensions import db
-from registry.models.clock import utcnow
+from registry.models.clock import Span, as_day, utcnow
 from registry.models.institutions import Institution
 from registry.vocab import SERVICES
 
@@ -93,6 +93,15 @@ class Agreement(db.Model):
     def in_force_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
         return and_(cls.valid_from <= day, cls.valid_to >= day,
                     or_(cls.terminated_on.is_(None), cls.terminated_on > day))
+
+    span_fields = ("valid_from", "valid_to", "terminated_on")
+
+    @staticmethod
+    def span(values: dict) -> Span:
+        """The days `in_force_on` holds for a snapshot's values: valid_from to valid_to, up to terminated_on."""
+        last, terminated = as_day(values.get("valid_to")), as_day(values.get("terminated_on"))
+        ends = [day for day in (last and last + timedelta(days=1), terminated) if day is not None]
+        return as_day(values.get("valid_from")), min(ends, default=None)
 
     @hybrid_method
     def parties_operating_on(self, day: date) -> bool:

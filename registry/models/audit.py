@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from registry.extensions import db
@@ -32,6 +32,9 @@ class AuditEvent(db.Model):
     summary: Mapped[str] = mapped_column(String(300), default="")
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+    # The first day whose compliance figures the change can move (services/audit.affects_from); NULL: any
+    # day. The compliance cache keeps a past day's report while every newer event affects only later days.
+    affects_from: Mapped[date | None] = mapped_column(Date)
     # The change request this event belongs to: its submission, decision, and the changes it applied.
     change_request_id: Mapped[int | None] = mapped_column(ForeignKey("change_requests.id", ondelete="SET NULL"),
                                                           index=True)

@@ -10,6 +10,17 @@ from flask import current_app, has_app_context
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
+# The days a rule holds for a record: [first, end), end excluded; None for an end that is open.
+Span = tuple[date | None, date | None]
+
+
+def as_day(value: date | str | None) -> date | None:
+    """A day from a record's snapshot (ISO text, as the audit trail keeps it) or a date; None stays None."""
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10])
+
+
 def utcnow() -> datetime:
     """Now, in UTC, without tzinfo (as both databases store it)."""
     return datetime.now(UTC).replace(tzinfo=None)

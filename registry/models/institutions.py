@@ -23,7 +23,7 @@ from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.extensions import db
-from registry.models.clock import utcnow
+from registry.models.clock import Span, as_day, utcnow
 from registry.vocab import ELDERCARE, MEDICAL
 
 
@@ -111,6 +111,13 @@ class Institution(db.Model):
     @operating_on.expression
     def operating_on(cls, day: date):  # noqa: N805 - SQL side of the hybrid
         return and_(cls.opened_on <= day, or_(cls.closed_on.is_(None), cls.closed_on > day))
+
+    span_fields = ("opened_on", "closed_on")
+
+    @staticmethod
+    def span(values: dict) -> Span:
+        """The days `operating_on` holds for a snapshot's values: from opened_on, up to closed_on."""
+        return as_day(values.get("opened_on")), as_day(values.get("closed_on"))
 
     def __repr__(self) -> str:
         return f"<Institution {self.code} {self.name}>"

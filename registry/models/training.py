@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.extensions import db
-from registry.models.clock import utcnow
+from registry.models.clock import Span, as_day, utcnow
 
 
 class TrainingRecord(db.Model):
@@ -32,6 +32,13 @@ class TrainingRecord(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+
+    span_fields = ("held_on",)
+
+    @staticmethod
+    def span(values: dict) -> Span:
+        """The days whose figures a snapshot's values can count in: from held_on on."""
+        return as_day(values.get("held_on")), None
 
     @property
     def trained(self) -> int:

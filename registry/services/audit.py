@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Select, case, event, func, inspect, litera
 from sqlalchemy.orm import Session, joinedload, with_expression
 
 from registry.extensions import db
-from registry.models import Agreement, AuditEvent, ChangeRequest, Institution, User
+from registry.models import Agreement, AuditEvent, ChangeRequest, Institution, TrainingRecord, User
 from registry.models.clock import day_start
 from registry.services import containing, name_search
 from registry.vocab import ADMIN, AGREEMENT, DEPARTMENT_NAMES, KINDS, REVIEWERS
@@ -47,6 +47,37 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[An
     """Fields whose value differs, as {field: (before, after)}; version bumps ignored."""
     keys = (set(before) | set(after)) - {"version"}
     return {k: (before.get(k), after.get(k)) for k in sorted(keys) if before.get(k) != after.get(k)}
+
+
+# The records whose dates say which days' figures they count in (the models' `span`).
+DATED = {model.__tablename__: model for model in (Institution, Agreement, TrainingRecord)}
+# Records no compliance figure reads: a change request moves nothing until it is applied, and its
+# application is recorded on the records it changes; a period report is a copy of figures.
+NO_FIGURES = frozenset({"change_requests", "period_reports"})
+
+
+def affects_from(entity: str, before: dict | None, after: dict | None) -> date | None:
+    """The first day whose compliance figures a change can move (date.max: none); None when it cannot be told.
+
+    A dated record counts only on the days of its span (opened to closed, in force, held on): a
+    change of its dates alone moves the days between the old and the new ends; any other change
+    moves every day of either span. A target, a region or an import as a whole moves any day.
+    """
+    if entity in NO_FIGURES:
+        return date.max
+    model = DATED.get(entity)
+    if model is None or (before is None and after is None):
+        return None
+    spans = [model.span(values) for values in (before, after) if values is not None]
+    if any(start is None for start, _end in spans):
+        return None  # a partial snapshot: its span is unknown
+    if len(spans) == 1 or not set(changed(before, after)) <= set(model.span_fields):
+        return min(start for start, _end in spans)
+    (old_start, old_end), (new_start, new_end) = spans
+    moved = [min(old_start, new_start)] if old_start != new_start else []
+    if old_end != new_end:
+        moved.append(min(end for end in (old_end, new_end) if end is not None))
+    return min(moved, default=date.max)
 
 
 def acting_user() -> User | None:
@@ -127,6 +158,7 @@ def record(
         summary=summary[:300],
         before=before,
         after=after,
+        affects_from=affects_from(obj.__tablename__, before, after),
     ))
 
 
@@ -160,7 +192,8 @@ def note(action: str, entity: str, entity_id: int | None, summary: str, user: Us
          after: dict | None = None) -> AuditEvent:
     """An event about no loaded record: a failed login, a denied request, an import as a whole."""
     return _add(AuditEvent(user_id=user.id if user is not None else None, action=action, entity=entity,
-                           entity_id=entity_id, summary=summary[:300], after=after))
+                           entity_id=entity_id, summary=summary[:300], after=after,
+                           affects_from=affects_from(entity, None, None)))
 
 
 def history(entity: str, entity_id: int, reader: User | None = None) -> list[AuditEvent]:

@@ -13,16 +13,18 @@ The dashboard, the drill-down, the workbook, the CLI and the API all ask it.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any, ClassVar
 
+from flask import has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.util import find_tables
 
 from registry.extensions import db
 from registry.models import (
@@ -79,7 +81,7 @@ def has_active_agreement(home, day: date, services: frozenset[str] = frozenset()
 
     `home` operates on `day` wherever this is asked (the homes of a share), so the agreements are
     checked with `Agreement.active_for_operating_home`. The same rows either way, in the form each
-    database counts fastest at national size (bench/README.md, 2026-12-08): PostgreSQL runs an
+    database counts fastest at national size (bench/README.md, 2026-12-07): PostgreSQL runs an
     `EXISTS` once per home (26,000 times), but hashes an `IN` over all the agreements once per
     statement; SQLite answers the `EXISTS` from an index, and its `IN` would look up every
     agreement in force, whoever's home it is.
@@ -89,8 +91,8 @@ def has_active_agreement(home, day: date, services: frozenset[str] = frozenset()
         conditions.append(
             exists().where(AgreementService.agreement_id == Agreement.id, AgreementService.service == service)
         )
-    if db.session.get_bind().dialect.name == "postgresql":
-        return home.id.in_(select(Agreement.eldercare_id).where(*conditions))
+    if has_app_context() and db.session.get_bind().dialect.name == "postgresql":  # outside an app: the
+        return home.id.in_(select(Agreement.eldercare_id).where(*conditions))  # tables read are the same
     return exists().where(Agreement.eldercare_id == home.id, *conditions)
 
 
@@ -139,6 +141,14 @@ class Indicator:
     clause: str
     help: Any  # who counts, as the drill-down explains it
     missing_help: Any = None  # what the shortfall list holds; None when there is none
+
+    @cached_property
+    def reads(self) -> frozenset[str]:
+        """The tables its count reads (aliases by their base table): a change elsewhere leaves its figures."""
+        population = self.population(date.min)
+        clauses = [population.query] + ([population.counted] if population.counted is not None else [])
+        found = [table for clause in clauses for table in find_tables(clause, include_aliases=True)]
+        return frozenset(getattr(table, "element", table).name for table in found)
 
     @property
     def has_missing(self) -> bool:
@@ -319,6 +329,8 @@ def pair_counts(indicators: Sequence[HostedUnits | SpecialtyIntegrated], day: da
 
     Counted one by one, each read the hosted units and their hosts again.
     """
+    if not indicators:
+        return {}
     unit, host, conditions = _unit_pairs(day)
     query = (select(host.region_code, *(i.pair_measure(unit, host) for i in indicators))
              .where(*conditions).group_by(host.region_code))
@@ -335,6 +347,8 @@ def home_share_counts(shares: Sequence[HomeShare], day: date) -> Counts:
     Counted one by one, each share read all the homes again (three passes over 40,000 homes at
     national size); here each adds two sums to one GROUP BY over the same rows.
     """
+    if not shares:
+        return {}
     columns = [Institution.region_code]
     for share in shares:
         among, counted = share.among(), share.counted(day)
@@ -578,13 +592,19 @@ class Report:
         }
 
 
-def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET) -> Report:
-    """Every indicator of docs/indicators.md on `day`, per region and for the city, with the targets."""
+def compute(day: date, target_set_id: str = DEFAULT_TARGET_SET,
+            known: Mapping[str, dict[str, Figure]] | None = None) -> Report:
+    """Every indicator of docs/indicators.md on `day`, per region and for the city, with the targets.
+
+    `known`: figures of indicators still standing (from an earlier report of the day), not counted again.
+    """
     regions = tuple(RegionRow.of(r) for r in db.session.scalars(select(Region).order_by(Region.position)))
-    indicators = INDICATORS.values()
-    shared = pair_counts([i for i in indicators if isinstance(i, HostedUnits | SpecialtyIntegrated)], day)
-    shared |= home_share_counts([i for i in indicators if isinstance(i, HomeShare)], day)
-    figures = {key: indicator.figures(day, regions, shared.get(key)) for key, indicator in INDICATORS.items()}
+    known = known or {}
+    counted = [indicator for key, indicator in INDICATORS.items() if key not in known]
+    shared = pair_counts([i for i in counted if isinstance(i, HostedUnits | SpecialtyIntegrated)], day)
+    shared |= home_share_counts([i for i in counted if isinstance(i, HomeShare)], day)
+    figures = {key: known[key] if key in known else indicator.figures(day, regions, shared.get(key))
+               for key, indicator in INDICATORS.items()}
     target_set = db.session.get(TargetSet, target_set_id)
     if target_set is None:
         return Report(day, None, regions, figures)
