@@ -66,7 +66,7 @@ class RowError:
         return f"{where} {self.column}：{self.message}" if self.column else f"{where}：{self.message}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Ref:
     """An institution a row may refer to: in the register (id > 0) or new in the file (id < 0)."""
 
@@ -85,7 +85,7 @@ class Ref:
                    institution.host_id, institution.name, institution.closed_on)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cells:
     """One row as read: its place, its parsed cells, and the cells that could not be read."""
 
@@ -116,7 +116,7 @@ class Cells:
         return str(self.values.get("name") or "")
 
 
-@dataclass
+@dataclass(slots=True)
 class InstitutionRow:
     source: str
     row: int
@@ -129,7 +129,7 @@ class InstitutionRow:
     action: str = "create"  # create | update | unchanged
 
 
-@dataclass
+@dataclass(slots=True)
 class AgreementRow:
     source: str
     row: int
@@ -283,15 +283,19 @@ class Planner:
         self._plan_agreements([s for s in sheets if s.table is AGREEMENTS])
         return self.result
 
-    def _read(self, sheets: list[Sheet]) -> list[Cells]:
-        """Every row's parsed cells; a header that cannot be read is the sheet's error."""
-        rows: list[Cells] = []
+    def _read(self, sheets: list[Sheet], report: bool = True) -> Iterator[Cells]:
+        """Every row's parsed cells, one at a time; a header that cannot be read is the sheet's error.
+
+        Read again for each pass rather than held: a 100,000-row file's parsed cells weigh more than
+        the plan made of them. `report` (the first pass) notes the headers' errors and warnings.
+        """
         for sheet in sheets:
             positions, header_errors, unknown = map_header(sheet.table, sheet.header)
-            self.result.errors += [RowError(sheet.source, 1, "", message) for message in header_errors]
-            if unknown:
-                self.result.warnings.append(_("%(source)s：忽略无法识别的列 %(names)s", source=sheet.source,
-                                              names="、".join(unknown)))
+            if report:
+                self.result.errors += [RowError(sheet.source, 1, "", message) for message in header_errors]
+                if unknown:
+                    self.result.warnings.append(_("%(source)s：忽略无法识别的列 %(names)s", source=sheet.source,
+                                                  names="、".join(unknown)))
             if header_errors:
                 continue
             where = sheet.positions or {column.key: index for index, column in positions.items()}
@@ -306,8 +310,7 @@ class Planner:
                         if problem not in cells.errors:  # one cell may hold two columns (a period)
                             cells.errors.append(problem)
                         cells.unreadable.add(column.label)
-                rows.append(cells)
-        return rows
+                yield cells
 
     def _report(self, cells: Cells, rule_errors: dict[str, str], unreadable: set[str]) -> None:
         """A row's unreadable cells, then its broken rules (a cell that could not be read is not also 'missing')."""
@@ -335,27 +338,42 @@ class Planner:
     # --- institutions ---------------------------------------------------------------------------
 
     def _plan_institutions(self, sheets: list[Sheet]) -> None:
-        parsed = self._read(sheets)
-        codes = {c.values.get("code") for c in parsed}
-        host_codes = {c.values.get("host_code") for c in parsed}
-        usccs = {normalise_uscc(c.values["uscc"]) for c in parsed if c.values.get("uscc")}
+        # First pass: the codes, credit codes, names and unique values the file names, to look up at once.
+        codes: set[Any] = set()
+        host_codes: set[Any] = set()
+        usccs: set[str] = set()
+        names: set[Any] = set()
+        unique: dict[str, set[Any]] = {f: set() for f in institution_rules.UNIQUE_FIELDS if f != "uscc"}
+        for cells in self._read(sheets):
+            values = cells.values
+            codes.add(values.get("code"))
+            host_codes.add(values.get("host_code"))
+            if values.get("uscc"):
+                usccs.add(normalise_uscc(values["uscc"]))
+            elif not values.get("code"):
+                names.add(values.get("name"))
+            for field_name, found in unique.items():
+                if values.get(field_name):
+                    found.add(values[field_name])
         by_code = {i.code: i for i in self._institutions(Institution.code, codes | host_codes)}
         by_uscc = {i.uscc: i for i in self._institutions(Institution.uscc, usccs)}
-        names = {c.values.get("name") for c in parsed if not c.values.get("code") and not c.values.get("uscc")}
         by_name: dict[tuple, list[Any]] = {}
         for institution in self._institutions(Institution.name, names):
             by_name.setdefault((institution.kind, institution.name, institution.region_code), []).append(
                 institution)
         self._note_readable([*by_code.values(), *by_uscc.values(), *(i for v in by_name.values() for i in v)])
         self._fetch_missing({i.host_id for i in self.records.values()})  # a row may keep its record's host
-        self._load_unique_values(parsed, usccs)
+        self._load_unique_values(unique | {"uscc": usccs})
+        del names, unique, host_codes
 
-        rows: list[InstitutionRow] = []
+        # Second pass: each row's identity; its parsed cells are let go once its values are taken.
+        rows: list[tuple[InstitutionRow, Cells]] = []
         self.refs = {code: Ref.of(i) for code, i in by_code.items()}
         seen_codes: dict[str, int] = {}
         new_codes = institution_rules.InstitutionCodes(reserved=codes)
-        for cells in parsed:
+        for cells in self._read(sheets, report=False):
             row = self._institution_row(cells, by_code, by_uscc, by_name)
+            cells.values = {}
             if row is None:
                 continue
             if not row.code:
@@ -373,12 +391,11 @@ class Planner:
             self._checked()
         self.result.institutions = [row for row, _cells in rows]
 
-    def _load_unique_values(self, parsed: list[Cells], usccs: set[str]) -> None:
+    def _load_unique_values(self, values: dict[str, set[Any]]) -> None:
+        """The register's owners of the unique values (credit code, filing and licence numbers) the file holds."""
         for field_name in institution_rules.UNIQUE_FIELDS:
-            values = usccs if field_name == "uscc" else {c.values.get(field_name) for c in parsed
-                                                          if c.values.get(field_name)}
             column = getattr(Institution, field_name)
-            for chunk in chunks(sorted(values)):
+            for chunk in chunks(sorted(values[field_name])):
                 for owner_id, value in db.session.execute(select(Institution.id, column).where(column.in_(chunk))):
                     self.db_values.setdefault((field_name, value), set()).add(owner_id)
 
@@ -478,7 +495,7 @@ class Planner:
     # --- agreements -----------------------------------------------------------------------------
 
     def _plan_agreements(self, sheets: list[Sheet]) -> None:
-        parsed = self._read(sheets)
+        parsed = list(self._read(sheets))
         if not parsed:
             return
         party_codes = {c.values.get(k) for c in parsed for k in ("eldercare_code", "medical_code")}
