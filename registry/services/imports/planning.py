@@ -8,10 +8,11 @@ by its code, its credit code, as a host or as an agreement party — gets one er
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
+from types import MappingProxyType
 from typing import Any
 
 from flask_babel import gettext as _
@@ -41,6 +42,9 @@ INSTITUTION_FIELDS = {kind: [f for f in institution_rules.COMMON_FIELDS + kind_f
 NEW_INSTITUTION = {kind: institution_rules.clean(kind, dict.fromkeys(fields))
                    for kind, fields in INSTITUTION_FIELDS.items()}
 FIELD_OF_KEY = {column.key: column.field for column in INSTITUTIONS.columns}  # exchange key → model field
+
+
+NO_VALUES: Mapping[str, Any] = MappingProxyType({})  # a row's parsed cells once its values are taken
 
 
 def out_of_scope() -> str:
@@ -91,9 +95,9 @@ class Cells:
 
     source: str
     row: int
-    values: dict[str, Any]
-    errors: list[RowError]
-    unreadable: set[str] = field(default_factory=set)  # exchange labels of the cells that could not be read
+    values: Mapping[str, Any]
+    errors: list[RowError]  # a list once the row has one; () before (most rows, kept until checked, have none)
+    unreadable: set[str] | frozenset[str] = frozenset()  # exchange labels of the cells that could not be read
     sheet: Sheet | None = None
     raw: list[Any] = field(default_factory=list)  # the row as the file holds it
     where: dict[str, int] = field(default_factory=dict)  # exchange key → the file's column
@@ -117,14 +121,28 @@ class Cells:
 
 
 @dataclass(slots=True)
+class Given:
+    """A row's values from its identity to its check, as two tuples (the keys shared by the sheet's rows).
+
+    Every row is held between the two; as a dict each weighed three times as much.
+    """
+
+    keys: tuple[str, ...]
+    cells: tuple[Any, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(zip(self.keys, self.cells, strict=True))
+
+
+@dataclass(slots=True)
 class InstitutionRow:
     source: str
     row: int
     kind: str
     code: str
-    values: dict[str, Any]  # model fields present in the file (host as a code)
+    values: dict[str, Any] | Given  # model fields present in the file (host as a code); Given until checked
     existing: Any  # the register's record (RECORDS), None for a new one
-    unreadable: set[str]  # labels of the cells that could not be read
+    unreadable: set[str] | frozenset[str]  # labels of the cells that could not be read
     ref: Ref | None = None
     action: str = "create"  # create | update | unchanged
 
@@ -300,13 +318,15 @@ class Planner:
                 continue
             where = sheet.positions or {column.key: index for index, column in positions.items()}
             for number, raw in sheet.rows:
-                cells = Cells(sheet.source, number, {}, [], sheet=sheet, raw=sheet.original(number, raw),
+                cells = Cells(sheet.source, number, {}, (), sheet=sheet, raw=sheet.original(number, raw),
                               where=where)
                 for index, column in positions.items():
                     try:
                         cells.values[column.key] = parse_cell(column, raw[index] if index < len(raw) else None)
                     except ValueError as error:
                         problem = cells.error(sheet.label(column), str(error), column.key)
+                        if not cells.errors:
+                            cells.errors, cells.unreadable = [], set()
                         if problem not in cells.errors:  # one cell may hold two columns (a period)
                             cells.errors.append(problem)
                         cells.unreadable.add(column.label)
@@ -370,10 +390,11 @@ class Planner:
         rows: list[tuple[InstitutionRow, Cells]] = []
         self.refs = {code: Ref.of(i) for code, i in by_code.items()}
         seen_codes: dict[str, int] = {}
+        shared_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         new_codes = institution_rules.InstitutionCodes(reserved=codes)
         for cells in self._read(sheets, report=False):
             row = self._institution_row(cells, by_code, by_uscc, by_name)
-            cells.values = {}
+            cells.values = NO_VALUES
             if row is None:
                 continue
             if not row.code:
@@ -383,6 +404,8 @@ class Planner:
             existing = row.existing
             row.ref = Ref.of(existing) if existing else Ref(-(len(rows) + 1), row.code, row.kind, "", None, "")
             row.ref.region_code = row.values.get("region_code") or row.ref.region_code
+            keys = tuple(row.values)
+            row.values = Given(shared_keys.setdefault(keys, keys), tuple(row.values.values()))
             rows.append((row, cells))
             self.refs[row.code] = row.ref
 
@@ -437,6 +460,7 @@ class Planner:
 
     def _check_institution(self, row: InstitutionRow, cells: Cells) -> None:
         """Rights first, then the form's rules on the row as it would stand after the import."""
+        row.values = row.values.as_dict()
         existing = row.existing
         fields = INSTITUTION_FIELDS[row.kind]
         given = institution_rules.clean(row.kind, {k: v for k, v in row.values.items() if k != "host"})
