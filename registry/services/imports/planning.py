@@ -84,7 +84,7 @@ class Ref:
 
     @classmethod
     def of(cls, institution: Any) -> Ref:
-        """The Ref of a register's record (RECORDS)."""
+        """The Ref of a register's institution (KnownInstitution, or a whole record)."""
         return cls(institution.id, institution.code, institution.kind, institution.region_code,
                    institution.host_id, institution.name, institution.closed_on)
 
@@ -141,7 +141,7 @@ class InstitutionRow:
     kind: str
     code: str
     values: dict[str, Any] | Given  # model fields present in the file (host as a code); Given until checked
-    existing: Any  # the register's record (RECORDS), None for a new one
+    existing: KnownInstitution | None  # the register's institution, None for a new one
     unreadable: set[str] | frozenset[str]  # labels of the cells that could not be read
     ref: Ref | None = None
     action: str = "create"  # create | update | unchanged
@@ -192,6 +192,11 @@ def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
 InstitutionRecord = namedtuple("InstitutionRecord", Institution.__table__.columns.keys())
 AgreementRecord = namedtuple("AgreementRecord", Agreement.__table__.columns.keys())
 RECORDS = {Institution: InstitutionRecord, Agreement: AgreementRecord}
+# What the planner keeps of the register's institutions a file names, hosts and parties among them: who
+# each is and where. Their other columns are fetched a chunk at a time as the rows are checked (a
+# re-import names every record: 100,000 whole records held at once weighed more than the rest of the plan).
+KnownInstitution = namedtuple("KnownInstitution", "id code kind region_code host_id name closed_on uscc")
+KNOWN_COLUMNS = [Institution.__table__.c[name] for name in KnownInstitution._fields]
 
 
 def _records(model, column, values: set) -> list[Any]:
@@ -241,7 +246,7 @@ class Planner:
         self.region_by_name = ({r.name: r.code for r in self.regions.values()}
                                | {r.name_en.lower(): r.code for r in self.regions.values()})
         self.refs: dict[str, Ref] = {}  # institution code → the register's record or the file's row
-        self.records: dict[int, Any] = {}  # the register's institutions fetched, by id (hosts, parties)
+        self.records: dict[int, KnownInstitution] = {}  # the register's institutions named, by id (hosts, parties)
         self.readable: set[int] = set()  # ids of the register's institutions the user may read
         self.db_values: dict[tuple[str, Any], set[int]] = {}
         self.file_values: dict[tuple[str, Any], int] = {}  # unique value → the id (or ref id) claiming it
@@ -267,9 +272,11 @@ class Planner:
         if self.user is not None:
             self.readable |= permissions.readable_ids(self.user, Institution, [i.id for i in institutions])
 
-    def _institutions(self, column, values: set) -> list[Any]:
+    def _institutions(self, column, values: set) -> list[KnownInstitution]:
         """The register's institutions whose `column` is among `values`, kept by id."""
-        found = _records(Institution, column, values)
+        found: list[KnownInstitution] = []
+        for chunk in chunks(sorted(v for v in values if v)):
+            found += map(KnownInstitution._make, db.session.execute(select(*KNOWN_COLUMNS).where(column.in_(chunk))))
         self.records |= {i.id: i for i in found}
         return found
 
@@ -409,9 +416,12 @@ class Planner:
             rows.append((row, cells))
             self.refs[row.code] = row.ref
 
-        for row, cells in rows:  # now that every code of the file is known
-            self._check_institution(row, cells)
-            self._checked()
+        for batch in chunks(rows):  # now that every code of the file is known
+            records = {r.id: r for r in _records(Institution, Institution.id,
+                                                  {row.existing.id for row, _cells in batch if row.existing})}
+            for row, cells in batch:
+                self._check_institution(row, cells, records[row.existing.id] if row.existing else None)
+                self._checked()
         self.result.institutions = [row for row, _cells in rows]
 
     def _load_unique_values(self, values: dict[str, set[Any]]) -> None:
@@ -458,10 +468,12 @@ class Planner:
         return InstitutionRow(cells.source, cells.row, kind, existing.code if existing else (code or ""), values,
                               existing, cells.unreadable)
 
-    def _check_institution(self, row: InstitutionRow, cells: Cells) -> None:
-        """Rights first, then the form's rules on the row as it would stand after the import."""
+    def _check_institution(self, row: InstitutionRow, cells: Cells, existing: Any) -> None:
+        """Rights first, then the form's rules on the row as it would stand after the import.
+
+        `existing` is the whole record (RECORDS) of the register's institution the row names, if any.
+        """
         row.values = row.values.as_dict()
-        existing = row.existing
         fields = INSTITUTION_FIELDS[row.kind]
         given = institution_rules.clean(row.kind, {k: v for k, v in row.values.items() if k != "host"})
         if existing is None:
