@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -83,15 +84,13 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
         ready = [r for r in pending if not isinstance(r.values.get("host_id"), Ref) or r.values["host_id"].id > 0]
         if not ready:
             raise ValueError("circular host references")
-        for batch in chunks(ready, BATCH):
-            ids = _insert_and_number(table, [
-                INSERT_DEFAULTS | institution_columns(r.values) | {
-                    "code": r.code, "kind": r.kind, "version": 1, "created_at": now, "updated_at": now}
-                for r in batch])
-            for row in batch:
-                row.ref.id = new_id = ids[row.code]
-                events.add("institutions", new_id, None, _plain(row.values | {"code": row.code, "kind": row.kind}),
-                           row.values.get("name") or row.code)
+        ids = _insert_and_number(table, ready, lambda r: INSERT_DEFAULTS | institution_columns(r.values) | {
+            "code": r.code, "kind": r.kind, "version": 1, "created_at": now, "updated_at": now})
+        for row in ready:
+            row.ref.id = new_id = ids[row.code]
+            events.add("institutions", new_id, None, _plain(row.values | {"code": row.code, "kind": row.kind}),
+                       row.values.get("name") or row.code)
+        del ids
         done = {id(r) for r in ready}
         pending = [r for r in pending if id(r) not in done]
 
@@ -105,10 +104,9 @@ def apply(plan_: Plan, user: User | None, source: str) -> dict[str, dict[str, in
 
     agreements = Agreement.__table__
     created = [r for r in plan_.agreements if r.action == "create"]
+    ids = _insert_and_number(agreements, created, lambda r: agreement_columns(r.values) | {
+        "code": r.code, "version": 1, "created_at": now, "updated_at": now})
     for batch in chunks(created, BATCH):
-        ids = _insert_and_number(agreements, [
-            agreement_columns(r.values) | {"code": r.code, "version": 1, "created_at": now, "updated_at": now}
-            for r in batch])
         service_rows = []
         for row in batch:
             new_id = ids[row.code]
@@ -149,15 +147,18 @@ def refresh_statistics(counts: dict[str, dict[str, int]]) -> None:
     db.session.commit()
 
 
-def _insert_and_number(table, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert rows in one executemany and return code → new id.
+def _insert_and_number(table, planned: list, columns: Callable[[Any], dict[str, Any]]) -> dict[str, int]:
+    """Insert the planned rows, their columns built a batch at a time, and return code → new id.
 
     The ids are read back by the unique code: an ordered RETURNING costs one INSERT per
-    row on SQLite and a re-parsed multi-row statement per batch with psycopg.
+    row on SQLite and a re-parsed multi-row statement per batch with psycopg. They are read
+    once every batch is in: read between two batches, while the table is still small,
+    PostgreSQL kept the plan it had prepared then (a scan of the table) for the later ones.
     """
-    db.session.execute(insert(table), rows)
+    for batch in chunks(planned, BATCH):
+        db.session.execute(insert(table), [columns(r) for r in batch])
     ids: dict[str, int] = {}
-    for chunk in chunks([r["code"] for r in rows]):
+    for chunk in chunks([r.code for r in planned]):
         ids.update(db.session.execute(select(table.c.code, table.c.id).where(table.c.code.in_(chunk))).tuples().all())
     return ids
 
