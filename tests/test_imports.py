@@ -325,3 +325,39 @@ def test_a_yes_no_cell_is_read_and_anything_else_named(app):
     text = "机构类别,机构名称,所属区县,成立日期,床位数,特困供养机构\n养老机构,敬老院甲,茂南区,2020-01-01,30,√\n养老机构,敬老院乙,茂南区,2020-01-01,30,也许\n"
     plan = plan_for(app, {"institutions.csv": csv_bytes(text)})
     assert [str(e) for e in plan.errors] == ["institutions.csv 第 3 行 特困供养机构：应为“是”或“否”，而不是“也许”"]
+
+
+def test_an_import_written_in_batches_gives_each_record_its_own_audit_and_host(app, monkeypatch):
+    """A file longer than a batch: units after their hosts, each audit event on its own record, updates too."""
+    from registry.services.imports import applying
+
+    monkeypatch.setattr(applying, "BATCH", 2)
+    homes = "".join(f"YL-B-{n},养老机构,分批养老院{n},茂南区,2019-05-01,{10 + n},,,,\n" for n in range(5))
+    units = "".join(f"YY-B-{n},医疗卫生机构,分批医务室{n},茂南区,2021-03-01,,,医务室,YL-B-{n},\n" for n in range(5))
+    agreements = AGREEMENT_HEADER + "".join(
+        f"XY-B-{n},YL-B-{n},YY-B-{(n + 1) % 5},2022-01-01,2024-12-31,健康管理\n" for n in range(5))
+    plan = run_import(app, {"institutions.csv": csv_bytes(HEADER + units + homes),
+                            "agreements.csv": csv_bytes(agreements)})
+    assert plan.ok, [str(e) for e in plan.errors]
+    with app.app_context():
+        held = db.session.scalar(select(Institution).where(Institution.code == "YL-B-0"))  # loaded before the update
+        for n in range(5):
+            unit = db.session.scalar(select(Institution).where(Institution.code == f"YY-B-{n}"))
+            assert unit.host.code == f"YL-B-{n}"
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "import",
+                                                             AuditEvent.entity_id.is_not(None))).all()
+        assert len(events) == 15
+        for event in events:
+            model = Institution if event.entity == "institutions" else Agreement
+            assert db.session.get(model, event.entity_id).code == event.after["code"]
+        sheets = exchange.read_upload(csv_bytes(HEADER + homes.replace(",2019-05-01,", ",2018-05-01,")),
+                                      "institutions.csv")
+        update = imports.plan(sheets, None)
+        assert update.counts()["institutions"] == {"create": 0, "update": 5, "unchanged": 0}
+        imports.apply(update, None, "test")
+        db.session.commit()
+        assert held.opened_on == date(2018, 5, 1)  # the caller's object is refreshed, not let go stale
+        changed = [e for e in db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "institutions"))
+                   if e.before]
+        assert sorted(e.before["code"] for e in changed) == [f"YL-B-{n}" for n in range(5)]
+        assert all(e.before["opened_on"] == "2019-05-01" and e.after["opened_on"] == "2018-05-01" for e in changed)

@@ -68,14 +68,43 @@ class Sheet:
         return self.raw.get(number, row) if self.raw else row
 
     def keep(self, numbered: Iterable[tuple[int, list[Any]]]) -> None:
-        """Keep the non-empty rows; refuse the file as soon as they pass MAX_IMPORT_ROWS."""
+        """Keep the non-empty rows; refuse the file as soon as they pass MAX_IMPORT_ROWS.
+
+        A text or a day that recurs in a column (a region, a type, 是, a date) is kept once: each cell
+        read is an object of its own, and a 100,000-row register held them a dozen times a row.
+        """
         limit = current_app.config["MAX_IMPORT_ROWS"]
+        shared = _SharedCells()
         for number, row in numbered:
             if any(cell is not None and str(cell).strip() for cell in row):
                 if len(self.rows) == limit:
                     raise FileRefused(_("%(source)s 的数据超过 %(limit)s 行，请拆分后再导入",
                                         source=self.source, limit=format_number(limit)))
-                self.rows.append((number, row))
+                self.rows.append((number, shared.row(row)))
+
+
+class _SharedCells:
+    """One object for each value that recurs in a column; a column of mostly distinct values is let be."""
+
+    MAX_DISTINCT = 20_000  # values remembered per column (days over 25 years: about 9,000)
+
+    def __init__(self) -> None:
+        self.columns: list[dict[Any, Any] | None] = []
+
+    def row(self, row: list[Any]) -> list[Any]:
+        columns = self.columns
+        if len(columns) < len(row):
+            columns.extend({} for _ in range(len(row) - len(columns)))
+        for index, cell in enumerate(row):
+            seen = columns[index]
+            if seen is None or not isinstance(cell, (str, date)):
+                continue
+            kept = seen.setdefault(cell, cell)
+            if kept is not cell:
+                row[index] = kept
+            elif len(seen) > self.MAX_DISTINCT:
+                columns[index] = None  # codes, names, coordinates: nothing to share
+        return row
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ by its code, its credit code, as a host or as an agreement party — gets one er
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
+from types import MappingProxyType
 from typing import Any
 
 from flask_babel import gettext as _
@@ -43,6 +44,9 @@ NEW_INSTITUTION = {kind: institution_rules.clean(kind, dict.fromkeys(fields))
 FIELD_OF_KEY = {column.key: column.field for column in INSTITUTIONS.columns}  # exchange key → model field
 
 
+NO_VALUES: Mapping[str, Any] = MappingProxyType({})  # a row's parsed cells once its values are taken
+
+
 def out_of_scope() -> str:
     """The only thing said of a record the importer may not see (docs/permissions.md)."""
     return _("不在您的管辖范围内")
@@ -66,7 +70,7 @@ class RowError:
         return f"{where} {self.column}：{self.message}" if self.column else f"{where}：{self.message}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Ref:
     """An institution a row may refer to: in the register (id > 0) or new in the file (id < 0)."""
 
@@ -80,20 +84,20 @@ class Ref:
 
     @classmethod
     def of(cls, institution: Any) -> Ref:
-        """The Ref of a register's record (RECORDS)."""
+        """The Ref of a register's institution (KnownInstitution, or a whole record)."""
         return cls(institution.id, institution.code, institution.kind, institution.region_code,
                    institution.host_id, institution.name, institution.closed_on)
 
 
-@dataclass
+@dataclass(slots=True)
 class Cells:
     """One row as read: its place, its parsed cells, and the cells that could not be read."""
 
     source: str
     row: int
-    values: dict[str, Any]
-    errors: list[RowError]
-    unreadable: set[str] = field(default_factory=set)  # exchange labels of the cells that could not be read
+    values: Mapping[str, Any]
+    errors: list[RowError]  # a list once the row has one; () before (most rows, kept until checked, have none)
+    unreadable: set[str] | frozenset[str] = frozenset()  # exchange labels of the cells that could not be read
     sheet: Sheet | None = None
     raw: list[Any] = field(default_factory=list)  # the row as the file holds it
     where: dict[str, int] = field(default_factory=dict)  # exchange key → the file's column
@@ -116,20 +120,34 @@ class Cells:
         return str(self.values.get("name") or "")
 
 
-@dataclass
+@dataclass(slots=True)
+class Given:
+    """A row's values from its identity to its check, as two tuples (the keys shared by the sheet's rows).
+
+    Every row is held between the two; as a dict each weighed three times as much.
+    """
+
+    keys: tuple[str, ...]
+    cells: tuple[Any, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(zip(self.keys, self.cells, strict=True))
+
+
+@dataclass(slots=True)
 class InstitutionRow:
     source: str
     row: int
     kind: str
     code: str
-    values: dict[str, Any]  # model fields present in the file (host as a code)
-    existing: Any  # the register's record (RECORDS), None for a new one
-    unreadable: set[str]  # labels of the cells that could not be read
+    values: dict[str, Any] | Given  # model fields present in the file (host as a code); Given until checked
+    existing: KnownInstitution | None  # the register's institution, None for a new one
+    unreadable: set[str] | frozenset[str]  # labels of the cells that could not be read
     ref: Ref | None = None
     action: str = "create"  # create | update | unchanged
 
 
-@dataclass
+@dataclass(slots=True)
 class AgreementRow:
     source: str
     row: int
@@ -174,6 +192,11 @@ def chunks(items: Iterable, size: int = CHUNK) -> Iterator[list]:
 InstitutionRecord = namedtuple("InstitutionRecord", Institution.__table__.columns.keys())
 AgreementRecord = namedtuple("AgreementRecord", Agreement.__table__.columns.keys())
 RECORDS = {Institution: InstitutionRecord, Agreement: AgreementRecord}
+# What the planner keeps of the register's institutions a file names, hosts and parties among them: who
+# each is and where. Their other columns are fetched a chunk at a time as the rows are checked (a
+# re-import names every record: 100,000 whole records held at once weighed more than the rest of the plan).
+KnownInstitution = namedtuple("KnownInstitution", "id code kind region_code host_id name closed_on uscc")
+KNOWN_COLUMNS = [Institution.__table__.c[name] for name in KnownInstitution._fields]
 
 
 def _records(model, column, values: set) -> list[Any]:
@@ -223,7 +246,7 @@ class Planner:
         self.region_by_name = ({r.name: r.code for r in self.regions.values()}
                                | {r.name_en.lower(): r.code for r in self.regions.values()})
         self.refs: dict[str, Ref] = {}  # institution code → the register's record or the file's row
-        self.records: dict[int, Any] = {}  # the register's institutions fetched, by id (hosts, parties)
+        self.records: dict[int, KnownInstitution] = {}  # the register's institutions named, by id (hosts, parties)
         self.readable: set[int] = set()  # ids of the register's institutions the user may read
         self.db_values: dict[tuple[str, Any], set[int]] = {}
         self.file_values: dict[tuple[str, Any], int] = {}  # unique value → the id (or ref id) claiming it
@@ -249,9 +272,11 @@ class Planner:
         if self.user is not None:
             self.readable |= permissions.readable_ids(self.user, Institution, [i.id for i in institutions])
 
-    def _institutions(self, column, values: set) -> list[Any]:
+    def _institutions(self, column, values: set) -> list[KnownInstitution]:
         """The register's institutions whose `column` is among `values`, kept by id."""
-        found = _records(Institution, column, values)
+        found: list[KnownInstitution] = []
+        for chunk in chunks(sorted(v for v in values if v)):
+            found += map(KnownInstitution._make, db.session.execute(select(*KNOWN_COLUMNS).where(column.in_(chunk))))
         self.records |= {i.id: i for i in found}
         return found
 
@@ -283,31 +308,36 @@ class Planner:
         self._plan_agreements([s for s in sheets if s.table is AGREEMENTS])
         return self.result
 
-    def _read(self, sheets: list[Sheet]) -> list[Cells]:
-        """Every row's parsed cells; a header that cannot be read is the sheet's error."""
-        rows: list[Cells] = []
+    def _read(self, sheets: list[Sheet], report: bool = True) -> Iterator[Cells]:
+        """Every row's parsed cells, one at a time; a header that cannot be read is the sheet's error.
+
+        Read again for each pass rather than held: a 100,000-row file's parsed cells weigh more than
+        the plan made of them. `report` (the first pass) notes the headers' errors and warnings.
+        """
         for sheet in sheets:
             positions, header_errors, unknown = map_header(sheet.table, sheet.header)
-            self.result.errors += [RowError(sheet.source, 1, "", message) for message in header_errors]
-            if unknown:
-                self.result.warnings.append(_("%(source)s：忽略无法识别的列 %(names)s", source=sheet.source,
-                                              names="、".join(unknown)))
+            if report:
+                self.result.errors += [RowError(sheet.source, 1, "", message) for message in header_errors]
+                if unknown:
+                    self.result.warnings.append(_("%(source)s：忽略无法识别的列 %(names)s", source=sheet.source,
+                                                  names="、".join(unknown)))
             if header_errors:
                 continue
             where = sheet.positions or {column.key: index for index, column in positions.items()}
             for number, raw in sheet.rows:
-                cells = Cells(sheet.source, number, {}, [], sheet=sheet, raw=sheet.original(number, raw),
+                cells = Cells(sheet.source, number, {}, (), sheet=sheet, raw=sheet.original(number, raw),
                               where=where)
                 for index, column in positions.items():
                     try:
                         cells.values[column.key] = parse_cell(column, raw[index] if index < len(raw) else None)
                     except ValueError as error:
                         problem = cells.error(sheet.label(column), str(error), column.key)
+                        if not cells.errors:
+                            cells.errors, cells.unreadable = [], set()
                         if problem not in cells.errors:  # one cell may hold two columns (a period)
                             cells.errors.append(problem)
                         cells.unreadable.add(column.label)
-                rows.append(cells)
-        return rows
+                yield cells
 
     def _report(self, cells: Cells, rule_errors: dict[str, str], unreadable: set[str]) -> None:
         """A row's unreadable cells, then its broken rules (a cell that could not be read is not also 'missing')."""
@@ -335,27 +365,43 @@ class Planner:
     # --- institutions ---------------------------------------------------------------------------
 
     def _plan_institutions(self, sheets: list[Sheet]) -> None:
-        parsed = self._read(sheets)
-        codes = {c.values.get("code") for c in parsed}
-        host_codes = {c.values.get("host_code") for c in parsed}
-        usccs = {normalise_uscc(c.values["uscc"]) for c in parsed if c.values.get("uscc")}
+        # First pass: the codes, credit codes, names and unique values the file names, to look up at once.
+        codes: set[Any] = set()
+        host_codes: set[Any] = set()
+        usccs: set[str] = set()
+        names: set[Any] = set()
+        unique: dict[str, set[Any]] = {f: set() for f in institution_rules.UNIQUE_FIELDS if f != "uscc"}
+        for cells in self._read(sheets):
+            values = cells.values
+            codes.add(values.get("code"))
+            host_codes.add(values.get("host_code"))
+            if values.get("uscc"):
+                usccs.add(normalise_uscc(values["uscc"]))
+            elif not values.get("code"):
+                names.add(values.get("name"))
+            for field_name, found in unique.items():
+                if values.get(field_name):
+                    found.add(values[field_name])
         by_code = {i.code: i for i in self._institutions(Institution.code, codes | host_codes)}
         by_uscc = {i.uscc: i for i in self._institutions(Institution.uscc, usccs)}
-        names = {c.values.get("name") for c in parsed if not c.values.get("code") and not c.values.get("uscc")}
         by_name: dict[tuple, list[Any]] = {}
         for institution in self._institutions(Institution.name, names):
             by_name.setdefault((institution.kind, institution.name, institution.region_code), []).append(
                 institution)
         self._note_readable([*by_code.values(), *by_uscc.values(), *(i for v in by_name.values() for i in v)])
         self._fetch_missing({i.host_id for i in self.records.values()})  # a row may keep its record's host
-        self._load_unique_values(parsed, usccs)
+        self._load_unique_values(unique | {"uscc": usccs})
+        del names, unique, host_codes
 
-        rows: list[InstitutionRow] = []
+        # Second pass: each row's identity; its parsed cells are let go once its values are taken.
+        rows: list[tuple[InstitutionRow, Cells]] = []
         self.refs = {code: Ref.of(i) for code, i in by_code.items()}
         seen_codes: dict[str, int] = {}
+        shared_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         new_codes = institution_rules.InstitutionCodes(reserved=codes)
-        for cells in parsed:
+        for cells in self._read(sheets, report=False):
             row = self._institution_row(cells, by_code, by_uscc, by_name)
+            cells.values = NO_VALUES
             if row is None:
                 continue
             if not row.code:
@@ -365,20 +411,24 @@ class Planner:
             existing = row.existing
             row.ref = Ref.of(existing) if existing else Ref(-(len(rows) + 1), row.code, row.kind, "", None, "")
             row.ref.region_code = row.values.get("region_code") or row.ref.region_code
+            keys = tuple(row.values)
+            row.values = Given(shared_keys.setdefault(keys, keys), tuple(row.values.values()))
             rows.append((row, cells))
             self.refs[row.code] = row.ref
 
-        for row, cells in rows:  # now that every code of the file is known
-            self._check_institution(row, cells)
-            self._checked()
+        for batch in chunks(rows):  # now that every code of the file is known
+            records = {r.id: r for r in _records(Institution, Institution.id,
+                                                  {row.existing.id for row, _cells in batch if row.existing})}
+            for row, cells in batch:
+                self._check_institution(row, cells, records[row.existing.id] if row.existing else None)
+                self._checked()
         self.result.institutions = [row for row, _cells in rows]
 
-    def _load_unique_values(self, parsed: list[Cells], usccs: set[str]) -> None:
+    def _load_unique_values(self, values: dict[str, set[Any]]) -> None:
+        """The register's owners of the unique values (credit code, filing and licence numbers) the file holds."""
         for field_name in institution_rules.UNIQUE_FIELDS:
-            values = usccs if field_name == "uscc" else {c.values.get(field_name) for c in parsed
-                                                          if c.values.get(field_name)}
             column = getattr(Institution, field_name)
-            for chunk in chunks(sorted(values)):
+            for chunk in chunks(sorted(values[field_name])):
                 for owner_id, value in db.session.execute(select(Institution.id, column).where(column.in_(chunk))):
                     self.db_values.setdefault((field_name, value), set()).add(owner_id)
 
@@ -418,9 +468,12 @@ class Planner:
         return InstitutionRow(cells.source, cells.row, kind, existing.code if existing else (code or ""), values,
                               existing, cells.unreadable)
 
-    def _check_institution(self, row: InstitutionRow, cells: Cells) -> None:
-        """Rights first, then the form's rules on the row as it would stand after the import."""
-        existing = row.existing
+    def _check_institution(self, row: InstitutionRow, cells: Cells, existing: Any) -> None:
+        """Rights first, then the form's rules on the row as it would stand after the import.
+
+        `existing` is the whole record (RECORDS) of the register's institution the row names, if any.
+        """
+        row.values = row.values.as_dict()
         fields = INSTITUTION_FIELDS[row.kind]
         given = institution_rules.clean(row.kind, {k: v for k, v in row.values.items() if k != "host"})
         if existing is None:
@@ -478,7 +531,7 @@ class Planner:
     # --- agreements -----------------------------------------------------------------------------
 
     def _plan_agreements(self, sheets: list[Sheet]) -> None:
-        parsed = self._read(sheets)
+        parsed = list(self._read(sheets))
         if not parsed:
             return
         party_codes = {c.values.get(k) for c in parsed for k in ("eldercare_code", "medical_code")}
