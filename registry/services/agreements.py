@@ -261,8 +261,8 @@ def filtered(query: Select, filters: ListFilters, today: date) -> Select:
         medical, medical.id == Agreement.medical_id
     )
     if filters.q:
-        query = query.where(or_(code_begins(filters.q), name_search.matching(filters.q, Agreement.eldercare_id),
-                                name_search.matching(filters.q, Agreement.medical_id)))
+        query = query.where(or_(code_begins(filters.q),
+                                name_search.matching(filters.q, Agreement.eldercare_id, Agreement.medical_id)))
     if filters.region:
         query = query.where(or_(home.region_code == filters.region, medical.region_code == filters.region))
     if filters.status in AGREEMENT_STATUSES:

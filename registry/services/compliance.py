@@ -20,7 +20,6 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import Any, ClassVar
 
-from flask import has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import aliased
@@ -91,8 +90,8 @@ def has_active_agreement(home, day: date, services: frozenset[str] = frozenset()
         conditions.append(
             exists().where(AgreementService.agreement_id == Agreement.id, AgreementService.service == service)
         )
-    if has_app_context() and db.session.get_bind().dialect.name == "postgresql":  # outside an app: the
-        return home.id.in_(select(Agreement.eldercare_id).where(*conditions))  # tables read are the same
+    if db.session.get_bind().dialect.name == "postgresql":
+        return home.id.in_(select(Agreement.eldercare_id).where(*conditions))
     return exists().where(Agreement.eldercare_id == home.id, *conditions)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     insert,
     inspect,
     literal_column,
+    or_,
     select,
     table,
 )
@@ -46,6 +47,7 @@ BREAK_JOIN = f" {BREAK} "
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 SOURCES = ("name", "address", "code", "uscc")  # the fields the keys are read from, in key_row's order
 SOURCES_SET = frozenset(SOURCES)
+DELETE_CHUNK = 900  # ids a statement names (within every database's limit of bound parameters)
 MAX_TERMS = 8  # words of a search text
 MAX_SEGMENTATIONS = 4  # ways to split typed pinyin into syllables (xian: xian, xi an)
 
@@ -76,32 +78,34 @@ def key_rows(records: Iterable[tuple[int, str, str, str, str | None]]) -> list[d
     return [key_row(*record) for record in records]
 
 
-def write_keys(rows: list[dict], replace: bool = False) -> None:
-    """Insert keys rows in one executemany; `replace` drops the rows they replace first."""
+def write_keys(rows: list[dict], replace: bool = False, connection=None) -> None:
+    """Insert keys rows in one executemany (on `connection`, else the session's); `replace` drops
+    the rows they replace first."""
     if not rows:
         return
+    execute = connection.execute if connection is not None else db.session.execute
     if replace:
         ids = [r["institution_id"] for r in rows]
-        for start in range(0, len(ids), 900):
-            db.session.execute(delete(InstitutionSearchKey).where(
-                InstitutionSearchKey.institution_id.in_(ids[start:start + 900])))
-    db.session.execute(insert(InstitutionSearchKey), rows)
+        for start in range(0, len(ids), DELETE_CHUNK):
+            execute(delete(InstitutionSearchKey).where(
+                InstitutionSearchKey.institution_id.in_(ids[start:start + DELETE_CHUNK])))
+    execute(insert(InstitutionSearchKey), rows)
+
+
+def _keys_of(target: Institution) -> list[dict]:
+    return [key_row(target.id, *(getattr(target, field) for field in SOURCES))]
 
 
 @event.listens_for(Institution, "after_insert")
 def _keys_of_new(_mapper, connection, target: Institution) -> None:
-    connection.execute(insert(InstitutionSearchKey), [
-        key_row(target.id, target.name, target.address, target.code, target.uscc)])
+    write_keys(_keys_of(target), connection=connection)
 
 
 @event.listens_for(Institution, "after_update")
 def _keys_of_changed(_mapper, connection, target: Institution) -> None:
     state = inspect(target)
-    if not any(state.attrs[field].history.has_changes() for field in SOURCES):
-        return
-    connection.execute(delete(InstitutionSearchKey).where(InstitutionSearchKey.institution_id == target.id))
-    connection.execute(insert(InstitutionSearchKey), [
-        key_row(target.id, target.name, target.address, target.code, target.uscc)])
+    if any(state.attrs[field].history.has_changes() for field in SOURCES):
+        write_keys(_keys_of(target), replace=True, connection=connection)
 
 
 # --- the search -----------------------------------------------------------------------------
@@ -110,16 +114,14 @@ Phrase = tuple[tuple[str, ...], bool]  # tokens in order, and whether the last o
 
 
 @cache
-def _syllables() -> tuple[frozenset[str], frozenset[str]]:
-    """Every toneless syllable (one-letter ones only for a, e, o) and every beginning of one."""
-    whole = {r for readings in pinyin._characters().values() for r in readings
-             if r.isascii() and r.isalpha() and (len(r) > 1 or r in "aeo")}
-    return frozenset(whole), frozenset(s[:i] for s in whole for i in range(1, len(s) + 1))
+def _begun() -> frozenset[str]:
+    """Every beginning of a syllable (the syllable included)."""
+    return frozenset(s[:i] for s in pinyin.syllables() for i in range(1, len(s) + 1))
 
 
 def segmentations(letters: str) -> list[tuple[str, ...]]:
     """Ways to read typed letters as whole syllables, the last one possibly begun; fewest syllables first."""
-    whole, begun = _syllables()
+    whole, begun = pinyin.syllables(), _begun()
     found: list[tuple[str, ...]] = []
 
     def walk(rest: str, taken: tuple[str, ...]) -> None:
@@ -181,10 +183,13 @@ def matching_ids(text: str):
     return select(FTS.c.rowid).where(FTS.c[FTS_TABLE].match(fts5_query(terms)))
 
 
-def matching(text: str, column=Institution.id) -> ColumnElement[bool]:
-    """SQL condition: the institution whose id is in `column` is found by the search text."""
+def matching(text: str, *columns) -> ColumnElement[bool]:
+    """SQL condition: an institution whose id is in one of `columns` (Institution.id when none) is
+    found by the search text."""
     ids = matching_ids(text)
-    return false() if ids is None else column.in_(ids)
+    if ids is None:
+        return false()
+    return or_(*(column.in_(ids) for column in columns or (Institution.id,)))
 
 
 def by_name(query: Select, entity=Institution, descending: bool = False) -> Select:

@@ -50,8 +50,8 @@ class Reading:
     @property
     def other_initials(self) -> list[str]:
         """The initials of the other reading (the initials when the name has no heteronym)."""
-        others = self.others or self.syllables
-        return [o[0] if w in _first() else o for w, o in zip(self.words, others, strict=True)]
+        first, others = _first(), self.others or self.syllables
+        return [o[0] if w in first else o for w, o in zip(self.words, others, strict=True)]
 
 
 # Characters whose reading depends on the phrase and whose other reading people also type.
@@ -79,6 +79,13 @@ def _characters() -> dict[str, tuple[str, ...]]:
 def _first() -> dict[str, str]:
     """Each character's most common toneless reading."""
     return {character: readings[0] for character, readings in _characters().items()}
+
+
+@cache
+def syllables() -> frozenset[str]:
+    """Every toneless syllable of the dictionary (of one letter, only a, e and o)."""
+    return frozenset(r for readings in _characters().values() for r in readings
+                     if r.isascii() and r.isalpha() and (len(r) > 1 or r in "aeo"))
 
 
 def _toneless(reading: str) -> str:

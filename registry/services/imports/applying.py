@@ -38,8 +38,8 @@ BATCH = 2000  # rows per executemany: the statement's parameters and the audit's
 def institution_columns(values: dict[str, Any]) -> dict[str, Any]:
     """A planned institution's values as the table's columns (Refs as the ids they now have).
 
-    The one place an institution's columns are built for the import's inserts and updates: a column
-    derived from others is added here.
+    The one place an institution's columns are built for the import's inserts and updates (the
+    search keys, kept in a table of their own, are written beside them through name_search).
     """
     return _resolve(values)
 

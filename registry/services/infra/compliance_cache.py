@@ -28,6 +28,7 @@ from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache as once
 
 import redis
 from flask import Flask, current_app
@@ -49,7 +50,12 @@ WAIT_SECONDS = 30  # how long a worker waits for another's computation before co
 # idle for up to 0.1 s after a computation of tens of milliseconds, on each save; asking is one round trip.
 LOCK_POLL_SECONDS = 0.005
 ANY = "*"  # first_days_changed_since: a change that may move anything
-COUNTED = frozenset().union(*(indicator.reads for indicator in compliance.INDICATORS.values()))
+
+
+@once
+def _counted() -> frozenset[str]:
+    """Every table some indicator reads (worked out once, inside the app that asks)."""
+    return frozenset().union(*(indicator.reads for indicator in compliance.INDICATORS.values()))
 
 
 class LRU:
@@ -134,7 +140,7 @@ def moved(changes: dict[str, date], day: date) -> frozenset[str]:
     (targets, regions, an import as a whole) may move any figure or target, so every one.
     """
     touched = {table for table, first in changes.items() if first <= day}
-    if touched - COUNTED:
+    if touched - _counted():
         return frozenset(compliance.INDICATORS)
     return frozenset(key for key, indicator in compliance.INDICATORS.items() if indicator.reads & touched)
 
